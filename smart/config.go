@@ -15,9 +15,9 @@ type Secret string
 
 const redacted = "[redacted]"
 
-func (s Secret) String() string          { return redacted }
-func (s Secret) GoString() string        { return redacted }
-func (s Secret) LogValue() slog.Value    { return slog.StringValue(redacted) }
+func (s Secret) String() string               { return redacted }
+func (s Secret) GoString() string             { return redacted }
+func (s Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
 func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // EHR is one configured EHR (Epic, Oracle Health, a SMART sandbox).
@@ -261,4 +261,3 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-

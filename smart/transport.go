@@ -220,4 +220,3 @@ func closeBody(resp *http.Response) {
 	}
 	resp.Body.Close()
 }
-
