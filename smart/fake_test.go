@@ -123,8 +123,8 @@ func rsaKey(t *testing.T) *rsa.PrivateKey {
 	return k
 }
 
-func (f *fakeEHR) iss() string       { return f.srv.URL + "/fhir" }
-func (f *fakeEHR) tokenURL() string  { return f.srv.URL + "/auth/token" }
+func (f *fakeEHR) iss() string      { return f.srv.URL + "/fhir" }
+func (f *fakeEHR) tokenURL() string { return f.srv.URL + "/auth/token" }
 func (f *fakeEHR) idIssuer() string {
 	if f.flavor == launcher {
 		return f.iss() // the launcher's id_token iss is its FHIR base
