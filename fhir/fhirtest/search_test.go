@@ -196,3 +196,20 @@ func TestMatchToken(t *testing.T) {
 		}
 	}
 }
+
+func TestCollapseQuerySlashes(t *testing.T) {
+	ts, _ := startServer(t, Options{CollapseQuerySlashes: true})
+	tests := []struct {
+		name, query string
+		want        int
+	}{
+		{"raw system is collapsed", "code=http://loinc.org|16112-5", 0},
+		{"encoded system passes", "code=" + url.QueryEscape("http://loinc.org|16112-5"), 2},
+	}
+	for _, tt := range tests {
+		b := decodeBundle(t, call(t, "GET", ts.URL+"/Observation?"+tt.query, ""))
+		if len(b.Entry) != tt.want {
+			t.Errorf("%s: got %d entries; want %d", tt.name, len(b.Entry), tt.want)
+		}
+	}
+}

@@ -56,6 +56,11 @@ type Options struct {
 	// searches, so a search returns every resource of the type.
 	IgnorePatientParam bool
 
+	// CollapseQuerySlashes imitates the SMART launcher's FHIR proxy: a raw
+	// "//" in a query string becomes "/" (so code=http://loinc.org|x finds
+	// nothing), while percent-encoded values pass intact.
+	CollapseQuerySlashes bool
+
 	// Fault, when set, is called first for every request: a non-zero status
 	// is answered at once (with an OperationOutcome; 429 and 503 with
 	// Retry-After: 1) after waiting delay (or until the request is
@@ -167,7 +172,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(seg) == 1:
 		switch r.Method {
 		case http.MethodGet:
-			s.search(w, r, grant, typ, r.URL.Query())
+			s.search(w, r, grant, typ, s.query(r))
 		case http.MethodPost:
 			s.create(w, r, grant, typ)
 		default:
@@ -202,6 +207,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeOutcome(w, http.StatusNotFound, "not-supported", "unknown path")
 	}
+}
+
+// query parses the request's query string, collapsing raw "//" when the
+// server imitates a proxy that does.
+func (s *Server) query(r *http.Request) url.Values {
+	if !s.opts.CollapseQuerySlashes {
+		return r.URL.Query()
+	}
+	u := *r.URL
+	for strings.Contains(u.RawQuery, "//") {
+		u.RawQuery = strings.ReplaceAll(u.RawQuery, "//", "/")
+	}
+	return u.Query()
 }
 
 // authenticate checks the Bearer token; on failure it answers the request.

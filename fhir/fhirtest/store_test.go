@@ -1,6 +1,7 @@
 package fhirtest
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,43 @@ func TestPutAddsVersions(t *testing.T) {
 	}
 	if _, err := s.Put([]byte(`[1]`)); err == nil {
 		t.Errorf("Put of an array: got nil error; want one")
+	}
+}
+
+func TestLibraryBundlesLoad(t *testing.T) {
+	dir, err := LibraryDir()
+	if err != nil {
+		t.Fatalf("LibraryDir: %v", err)
+	}
+	lib, err := LoadLibrary(dir)
+	if err != nil {
+		t.Fatalf("LoadLibrary: %v", err)
+	}
+	for _, sc := range lib.Scenarios {
+		t.Run(sc.ID, func(t *testing.T) {
+			s := NewStore()
+			if err := s.LoadBundle(sc.Bundle); err != nil {
+				t.Fatalf("LoadBundle(%s): %v", sc.File, err)
+			}
+			if _, ok := s.Get("Patient", sc.ID); !ok {
+				t.Errorf("Patient %s: not found", sc.ID)
+			}
+			for _, typ := range s.Types() {
+				for _, res := range s.Resources(typ) {
+					if strings.Contains(string(res.JSON), `"reference":"urn:uuid:`) {
+						t.Errorf("%s: a urn:uuid reference was left unresolved", res.Ref())
+					}
+				}
+			}
+			ts := httptest.NewServer(NewServer(s, Options{}))
+			defer ts.Close()
+			b := decodeBundle(t, call(t, "GET", ts.URL+"/Observation?_count=100&patient="+sc.ID, ""))
+			for _, e := range b.Entry {
+				res, _ := s.Get("Observation", e.Resource.ID)
+				if got := field(t, res.JSON, "subject", "reference"); got != "Patient/"+sc.ID {
+					t.Errorf("search patient=%s returned %s about %q", sc.ID, e.Resource.ID, got)
+				}
+			}
+		})
 	}
 }
