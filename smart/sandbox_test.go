@@ -47,7 +47,7 @@ func newSandbox(t *testing.T, clock *fakeClock, clients ...smarttest.Client) *sa
 			http.Error(w, "Unauthorized", http.StatusUnauthorized)
 			return
 		}
-		if !strings.HasSuffix(r.URL.Path, "/Patient/"+g.Patient) {
+		if g.Patient != "" && !strings.HasSuffix(r.URL.Path, "/Patient/"+g.Patient) {
 			http.Error(w, "Forbidden", http.StatusForbidden)
 			return
 		}
@@ -160,3 +160,36 @@ func TestSandboxSimulatedErrors(t *testing.T) {
 }
 
 func secondsDur(n int) time.Duration { return time.Duration(n) * time.Second }
+
+func TestBackendServicesAgainstSandbox(t *testing.T) {
+	ks, _ := testKeys(t)
+	clock := newClock()
+	sb := newSandbox(t, clock, smarttest.Client{ID: "mbcplan-batch", JWKS: ks.PublicJWKS()})
+	hc, err := BackendHTTPClient(t.Context(), BackendConfig{
+		FHIRBase: sb.iss(), ClientID: "mbcplan-batch", Keys: ks,
+		Scopes:     []string{"Patient.rs", "Observation.rs"},
+		HTTPClient: sb.srv.Client(), Now: clock.Now,
+	})
+	if err != nil {
+		t.Fatalf("BackendHTTPClient: %v", err)
+	}
+	for _, advance := range []int{0, 3590} {
+		clock.Advance(secondsDur(advance))
+		resp, err := hc.Get(sb.iss() + "/Patient/mbc-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("read after %ds: got %d; want 200", advance, resp.StatusCode)
+		}
+	}
+
+	// An unknown client is refused at once, with a hint.
+	_, err = BackendHTTPClient(t.Context(), BackendConfig{FHIRBase: sb.iss(), ClientID: "nobody", Keys: ks,
+		Scopes: []string{"Patient.rs"}, HTTPClient: sb.srv.Client(), Now: clock.Now})
+	var ae *AuthError
+	if !errors.As(err, &ae) || ae.Stage != StageBackend || ae.Hint == "" {
+		t.Errorf("unknown client: got %v; want a backend *AuthError with a hint", err)
+	}
+}
