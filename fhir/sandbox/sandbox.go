@@ -124,7 +124,7 @@ func New(cfg Config) (*Sandbox, error) {
 		issuer:    public + "/sandbox/fhir",
 		store:     fhirtest.NewStoreClock(now),
 	}
-	if err := sb.load(cfg.DataDir); err != nil {
+	if err := sb.load(cfg.DataDir, cfg.Logger); err != nil {
 		return nil, err
 	}
 	if err := sb.seed(now()); err != nil {
@@ -192,8 +192,9 @@ func (sb *Sandbox) Store() *fhirtest.Store { return sb.store }
 func (sb *Sandbox) Auth() *smarttest.Server { return sb.auth }
 
 // load reads every bundle of dir into the store, in file-name order, and
-// records the patients each one brought.
-func (sb *Sandbox) load(dir string) error {
+// records the patients each one brought. A bundle that reuses a resource id
+// of an earlier one replaces it (as a new version) and is logged.
+func (sb *Sandbox) load(dir string, logger *slog.Logger) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return fmt.Errorf("sandbox: list %s: %v", dir, err)
@@ -210,6 +211,7 @@ func (sb *Sandbox) load(dir string) error {
 	}
 	slices.Sort(files)
 	seen := map[string]bool{}
+	replaced := 0
 	for _, f := range files {
 		name := filepath.Base(f)
 		if name == fhirtest.ExpectationsFile {
@@ -221,6 +223,12 @@ func (sb *Sandbox) load(dir string) error {
 		}
 		if err := sb.store.LoadBundle(data); err != nil {
 			return fmt.Errorf("sandbox: load %s: %v", name, err)
+		}
+		if n := sb.replaced(); n > replaced {
+			if logger != nil {
+				logger.Warn("sandbox bundle replaces resources of an earlier bundle", "file", name, "resources", n-replaced)
+			}
+			replaced = n
 		}
 		title := titles[name]
 		if title == "" {
@@ -238,6 +246,19 @@ func (sb *Sandbox) load(dir string) error {
 		return fmt.Errorf("sandbox: no Patient in the bundles of %s", dir)
 	}
 	return nil
+}
+
+// replaced counts stored resources with more than one version.
+func (sb *Sandbox) replaced() int {
+	n := 0
+	for _, typ := range sb.store.Types() {
+		for _, res := range sb.store.Resources(typ) {
+			if res.VersionID != "1" {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // titleFromFile turns "03-her2pos-first-line.json" into "03 her2pos first line".

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -450,6 +451,29 @@ func TestTitlesFromFileNamesWithoutExpectations(t *testing.T) {
 	for _, want := range []string{"Temp Patient", "09 her2 low case", `href="/sandbox/launch?patient=tmp-1"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("launcher: missing %q", want)
+		}
+	}
+}
+
+func TestLogsCountsNotIdentifiers(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"01-first.json", "02-again.json"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(okBundle), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf strings.Builder
+	_, err := New(Config{PublicURL: "http://127.0.0.1:8080", DataDir: dir, Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	logs := buf.String()
+	if !strings.Contains(logs, "02-again.json") {
+		t.Errorf("logs %s: want a warning naming the bundle that replaces resources", logs)
+	}
+	for _, phi := range []string{"tmp-1", "Temp Patient"} {
+		if strings.Contains(logs, phi) {
+			t.Errorf("logs %s: hold %q", logs, phi)
 		}
 	}
 }
