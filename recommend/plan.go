@@ -51,6 +51,10 @@ type Plan struct {
 	// ("No metastatic disease is recorded: …").
 	Messages []Message `json:"messages,omitempty"`
 
+	// RulesFired lists, sorted, the IDs of every rule whose condition held
+	// (including classification and safety rules that propose no option).
+	RulesFired []string `json:"rulesFired,omitempty"`
+
 	// Statements echoes the clinician's statements the plan used.
 	Statements Statements `json:"statements"`
 	// Record echoes what the reader skipped.
@@ -163,6 +167,10 @@ type Drug struct {
 	// drug is then written by name only).
 	RxNorm  string   `json:"rxnorm,omitempty"`
 	Classes []string `json:"classes,omitempty"`
+	// Choice groups alternatives: drugs of an option with the same non-empty
+	// Choice are "one of" (e.g. letrozole or anastrozole); drugs with an
+	// empty Choice are all given.
+	Choice string `json:"choice,omitempty"`
 }
 
 // FactUse is one fact an option relied on.
