@@ -1,0 +1,1154 @@
+package fhir
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+
+	"github.com/mbcplan/mbcplan/recommend"
+	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// value is an Observation's or a component's value[x] and interpretation.
+type value struct {
+	cc     *r4.CodeableConcept
+	q      *r4.Quantity
+	s      *string
+	i      *int
+	b      *bool
+	interp []r4.CodeableConcept
+	rr     []r4.ObservationReferenceRange
+}
+
+func obsValue(o *r4.Observation) value {
+	return value{o.ValueCodeableConcept, o.ValueQuantity, o.ValueString, o.ValueInteger, o.ValueBoolean, o.Interpretation, o.ReferenceRange}
+}
+
+func compValue(c *r4.ObservationComponent) value {
+	return value{c.ValueCodeableConcept, c.ValueQuantity, c.ValueString, c.ValueInteger, c.ValueBoolean, c.Interpretation, c.ReferenceRange}
+}
+
+// text is the value as the record shows it.
+func (v value) text() string {
+	switch {
+	case v.s != nil:
+		return *v.s
+	case v.cc != nil:
+		return ccText(v.cc)
+	case v.q != nil && v.q.Value != nil:
+		t := v.q.Value.String()
+		if u := firstNonEmpty(str(v.q.Unit), str(v.q.Code)); u != "" {
+			if u == "%" {
+				t += "%"
+			} else {
+				t += " " + u
+			}
+		}
+		if v.q.Comparator != nil {
+			t = v.q.Comparator.Code() + t
+		}
+		return t
+	case v.i != nil:
+		return itoa(*v.i)
+	}
+	return ""
+}
+
+// freeText is the string value or the concept's text when no code was
+// recognised: the input of the text parsers.
+func (v value) freeText() string {
+	if v.s != nil {
+		return *v.s
+	}
+	if v.cc != nil {
+		return ccText(v.cc)
+	}
+	return ""
+}
+
+func itoa(i int) string {
+	b, _ := json.Marshal(i)
+	return string(b)
+}
+
+// classify returns what an Observation or component code measures: codes
+// first, then (for sites that use local codes) the code's text.
+func classify(cc *r4.CodeableConcept) (obsKind, string) {
+	if cc == nil {
+		return obsOther, ""
+	}
+	for _, c := range cc.Coding {
+		if code, ok := codeIn(c, sysLOINC); ok {
+			if k, ok := loincObs[code]; ok {
+				return k, ""
+			}
+			if l, ok := labKinds[code]; ok {
+				return obsLab, l
+			}
+		}
+		if code, ok := codeIn(c, sysSNOMED); ok {
+			if k, ok := snomedObs[code]; ok {
+				return k, ""
+			}
+		}
+	}
+	return classifyText(ccAllText(cc)), ""
+}
+
+var (
+	reHER2Text = regexp.MustCompile(`(^|[^a-z])(her[- ]?2|erbb2|her2/neu|c-erbb-2)($|[^a-z0-9])`)
+	reERText   = regexp.MustCompile(`(o?estrogen receptor|(^|[^a-z])er (status|ihc|receptor)|(^|[^a-z])esr1? ihc)`)
+	rePRText   = regexp.MustCompile(`(progesterone receptor|(^|[^a-z])pg?r (status|ihc|receptor))`)
+)
+
+func classifyText(t string) obsKind {
+	if t == "" {
+		return obsOther
+	}
+	switch {
+	case reHER2Text.MatchString(t):
+		if strings.Contains(t, "serum") || strings.Contains(t, "plasma") {
+			return obsHER2Serum
+		}
+		switch {
+		case strings.Contains(t, "ratio"):
+			return obsHER2Ratio
+		case strings.Contains(t, "copy") || strings.Contains(t, "copies") || strings.Contains(t, "signals"):
+			return obsHER2Copies
+		case strings.Contains(t, "fish") || strings.Contains(t, "ish") || strings.Contains(t, "in situ") || strings.Contains(t, "amplif"):
+			return obsHER2ISH
+		case strings.Contains(t, "ihc") || strings.Contains(t, "immunohisto") || strings.Contains(t, "immune stain"):
+			return obsHER2IHC
+		}
+		return obsHER2
+	case reERText.MatchString(t):
+		if strings.Contains(t, "%") || strings.Contains(t, "percent") || strings.Contains(t, "/100 cells") {
+			return obsERPercent
+		}
+		return obsER
+	case rePRText.MatchString(t):
+		if strings.Contains(t, "%") || strings.Contains(t, "percent") || strings.Contains(t, "/100 cells") {
+			return obsPRPercent
+		}
+		return obsPR
+	case strings.Contains(t, "ejection fraction") || strings.Contains(t, "lvef"):
+		return obsLVEF
+	case strings.Contains(t, "ecog"):
+		return obsECOG
+	case strings.Contains(t, "karnofsky"):
+		return obsKarnofsky
+	case strings.Contains(t, "menopaus") && !strings.Contains(t, "age at"):
+		return obsMenopause
+	case strings.Contains(t, "pd-l1") || strings.Contains(t, "pdl1"):
+		return obsPDL1
+	}
+	return obsOther
+}
+
+// observation maps one Observation.
+func (m *mapper) observation(r *Resource, o *r4.Observation) {
+	kind, lab := classify(&o.Code)
+	status := statusOfResource(r)
+	src := recommend.Source{
+		Refs:   []string{r.Ref()},
+		Date:   firstNonEmpty(str(o.EffectiveDateTime), periodStart(o.EffectivePeriod), str(o.EffectiveInstant), str(o.Issued)),
+		Status: status,
+	}
+	final := status == "final" || status == "amended" || status == "corrected"
+	v := obsValue(o)
+	before := m.count()
+	switch kind {
+	case obsER, obsERPercent:
+		m.receptor(&m.f.ER, kind == obsERPercent, o, v, src, final)
+	case obsPR, obsPRPercent:
+		m.receptor(&m.f.PR, kind == obsPRPercent, o, v, src, final)
+	case obsHER2, obsHER2IHC, obsHER2ISH, obsHER2Ratio, obsHER2Copies, obsHER2Panel:
+		if !serumText(o) {
+			m.her2(kind, o, v, src, final)
+		}
+	case obsMenopause:
+		m.menopause(v, src, final)
+	case obsPregnancy, obsHCG, obsHCGQuant:
+		m.pregnancy(kind, v, src, final)
+	case obsECOG:
+		if n, ok := ecogValue(v); ok {
+			m.f.ECOG = append(m.f.ECOG, recommend.ScoreResult{Value: &n, Final: final, Source: src})
+		}
+	case obsKarnofsky:
+		if n, ok := intValue(v); ok && n >= 0 && n <= 100 {
+			m.f.Karnofsky = append(m.f.Karnofsky, recommend.ScoreResult{Value: &n, Final: final, Source: src})
+		}
+	case obsLVEF:
+		m.lvef(v, src, final)
+	case obsLab:
+		m.lab(recommend.LabKind(lab), v, src, final)
+	case obsPDL1:
+		m.pdl1(o, v, src, final)
+	case obsVariant, obsPIK3CATest, obsPTENTest:
+		m.variant(kind, o, v, src, final)
+	case obsDiseaseStatus:
+		m.diseaseStatus(v, src, final)
+	case obsStageGroup, obsMCategory, obsMetHistory:
+		m.stageOrM(kind, o, v, src)
+	case obsComorbidities:
+		m.comorbidityObs(o, src)
+	}
+	// A BRCA finding as the value of any Observation.
+	if v.cc != nil && kind != obsVariant {
+		for _, c := range v.cc.Coding {
+			if code, ok := codeIn(c, sysSNOMED); ok {
+				if bf, ok := brcaFindings[code]; ok {
+					m.addBRCA(bf.gene, bf.detected, ccText(v.cc), final, src)
+				}
+			}
+		}
+	}
+	if !final && m.count() > before {
+		m.notFinal = append(m.notFinal, r.Ref())
+	}
+}
+
+// count is the number of facts read from Observations so far.
+func (m *mapper) count() int {
+	f := m.f
+	return len(f.ER) + len(f.PR) + len(f.HER2) + len(m.ish) + len(f.Menopause) + len(f.Pregnancy) + len(f.ECOG) +
+		len(f.Karnofsky) + len(f.LVEF) + len(f.Labs) + len(f.PDL1) + len(f.Variants) + len(f.DiseaseStatus) + len(f.Metastases)
+}
+
+// serumText reports a HER2 test in serum or plasma named by text.
+func serumText(o *r4.Observation) bool {
+	t := ccAllText(&o.Code)
+	if strings.Contains(t, "serum") || strings.Contains(t, "plasma") {
+		return true
+	}
+	if o.Specimen != nil {
+		d := strings.ToLower(str(o.Specimen.Display))
+		if strings.Contains(d, "serum") || strings.Contains(d, "plasma") {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- calls ----
+
+// codedCall reads positive/negative/equivocal/indeterminate from answer
+// codes and disorder-level codes.
+func codedCall(cc *r4.CodeableConcept) string {
+	if cc == nil {
+		return ""
+	}
+	for _, c := range cc.Coding {
+		if c.Code == nil {
+			continue
+		}
+		if call, ok := answerCalls[str(c.System)+"|"+strings.TrimSpace(*c.Code)]; ok {
+			return call
+		}
+		if code, ok := codeIn(c, sysSNOMED); ok {
+			if d, ok := disorderReceptor[code]; ok {
+				return d[1]
+			}
+		}
+	}
+	return ""
+}
+
+// interpCall reads v3 ObservationInterpretation POS/NEG/IND/E (and DET/ND).
+func interpCall(interp []r4.CodeableConcept) string {
+	for _, cc := range interp {
+		for _, c := range cc.Coding {
+			if s := str(c.System); s != "" && s != sysV3Interp {
+				continue
+			}
+			switch str(c.Code) {
+			case "POS", "DET":
+				return "positive"
+			case "NEG", "ND":
+				return "negative"
+			case "E":
+				return "equivocal"
+			case "IND":
+				return "indeterminate"
+			}
+		}
+	}
+	return ""
+}
+
+var (
+	reNegative = regexp.MustCompile(`(^|[^a-z])(negative|neg|not positive|not detected|non[- ]?amplified|not amplified|no amplification|absent|not present)($|[^a-z])`)
+	reEquiv    = regexp.MustCompile(`(^|[^a-z])(equivocal|borderline)($|[^a-z])`)
+	reIndet    = regexp.MustCompile(`(^|[^a-z])(indeterminate|inconclusive|not evaluable|unknown)($|[^a-z])`)
+	rePositive = regexp.MustCompile(`(^|[^a-z])(positive|pos|detected|amplified|present)($|[^a-z])`)
+	rePercent  = regexp.MustCompile(`(<|less than|>|≥|>=|≤|<=)?\s*(\d{1,3}(?:\.\d+)?)\s*%`)
+	reAllred   = regexp.MustCompile(`allred[^0-9]{0,20}([0-8])(?:\s*/\s*8)?`)
+)
+
+// textCall reads a call from text, testing negative before positive.
+func textCall(t string) string {
+	t = strings.ToLower(t)
+	switch {
+	case reNegative.MatchString(t):
+		return "negative"
+	case reEquiv.MatchString(t):
+		return "equivocal"
+	case reIndet.MatchString(t):
+		return "indeterminate"
+	case rePositive.MatchString(t):
+		return "positive"
+	}
+	return ""
+}
+
+func receptorStatus(call string) recommend.ReceptorStatus {
+	switch call {
+	case "positive":
+		return recommend.ReceptorPositive
+	case "negative":
+		return recommend.ReceptorNegative
+	case "equivocal":
+		return recommend.ReceptorEquivocal
+	}
+	return recommend.ReceptorUnknown
+}
+
+// percentFromText reads "95%", "<1%"; below is true for "<1%"-style values.
+func percentFromText(t string) (p float64, below, ok bool) {
+	mm := rePercent.FindStringSubmatch(strings.ToLower(t))
+	if mm == nil {
+		return 0, false, false
+	}
+	v, ok := parseFloat(mm[2])
+	if !ok || v < 0 || v > 100 {
+		return 0, false, false
+	}
+	switch mm[1] {
+	case "<", "less than", "≤", "<=":
+		return v, true, true
+	}
+	return v, false, true
+}
+
+func percentStatus(p float64) recommend.ReceptorStatus {
+	if p >= 1 {
+		return recommend.ReceptorPositive
+	}
+	return recommend.ReceptorNegative
+}
+
+// isPercentComponent reports a %-cells component code for ER or PR.
+func isPercentComponent(cc *r4.CodeableConcept) bool {
+	k, _ := classify(cc)
+	return k == obsERPercent || k == obsPRPercent
+}
+
+// receptor maps an ER or PR Observation, with its %-cells and Allred
+// components (MII style).
+func (m *mapper) receptor(dst *[]recommend.ReceptorResult, percentCode bool, o *r4.Observation, v value, src recommend.Source, final bool) {
+	res := recommend.ReceptorResult{Final: final, Source: src}
+	res.Specimen, res.SpecimenRef = m.specimenSite(o)
+	res.Text = v.text()
+	set := func(call, method string) {
+		if res.Status == recommend.ReceptorUnknown && receptorStatus(call) != recommend.ReceptorUnknown {
+			res.Status, res.Method = receptorStatus(call), method
+		}
+	}
+	// 1. coded answers, 2. interpretation.
+	set(codedCall(v.cc), "coded")
+	set(interpCall(v.interp), "interpretation")
+	// 3. percent of cells: the value (on a %-cells code or with unit %) or a component.
+	if v.q != nil && v.q.Value != nil && (percentCode || str(v.q.Unit) == "%" || str(v.q.Code) == "%") {
+		if p := number(v.q.Value); p != nil && *p >= 0 && *p <= 100 {
+			below := v.q.Comparator != nil && (v.q.Comparator.Code() == "<" || v.q.Comparator.Code() == "<=")
+			if below {
+				if *p <= 1 {
+					set("negative", "percent")
+				}
+			} else {
+				res.Percent = p
+				if res.Status == recommend.ReceptorUnknown {
+					res.Status, res.Method = percentStatus(*p), "percent"
+				}
+			}
+		}
+	}
+	if v.i != nil && percentCode && *v.i >= 0 && *v.i <= 100 {
+		p := float64(*v.i)
+		res.Percent = &p
+		if res.Status == recommend.ReceptorUnknown {
+			res.Status, res.Method = percentStatus(p), "percent"
+		}
+	}
+	for i := range o.Component {
+		c := &o.Component[i]
+		cv := compValue(c)
+		if isPercentComponent(&c.Code) {
+			if cv.q != nil {
+				if p := number(cv.q.Value); p != nil && *p >= 0 && *p <= 100 {
+					res.Percent = p
+				}
+			} else if p, below, ok := percentFromText(cv.text()); ok && !below {
+				res.Percent = &p
+			}
+			continue
+		}
+		if strings.Contains(ccAllText(&c.Code), "allred") {
+			if n, ok := intValue(cv); ok && n >= 0 && n <= 8 {
+				res.Allred = &n
+			}
+		}
+	}
+	if res.Percent != nil && res.Status == recommend.ReceptorUnknown {
+		res.Status, res.Method = percentStatus(*res.Percent), "percent"
+	}
+	// 4. Allred, 5. text.
+	t := v.freeText()
+	if res.Allred == nil {
+		if mm := reAllred.FindStringSubmatch(strings.ToLower(t)); mm != nil {
+			n := int(mm[1][0] - '0')
+			res.Allred = &n
+		}
+	}
+	if res.Allred != nil && res.Status == recommend.ReceptorUnknown {
+		if *res.Allred >= 3 {
+			res.Status, res.Method = recommend.ReceptorPositive, "allred"
+		} else {
+			res.Status, res.Method = recommend.ReceptorNegative, "allred"
+		}
+	}
+	if t != "" {
+		if p, below, ok := percentFromText(t); ok {
+			if !below && res.Percent == nil {
+				res.Percent = &p
+			}
+			if below && p <= 1 {
+				set("negative", "text")
+			}
+		}
+		set(textCall(t), "text")
+		if res.Percent != nil && res.Status == recommend.ReceptorUnknown {
+			res.Status, res.Method = percentStatus(*res.Percent), "percent"
+		}
+	}
+	if res.Status == recommend.ReceptorUnknown && res.Percent == nil && res.Text == "" {
+		return
+	}
+	*dst = append(*dst, res)
+}
+
+// ---- HER2 ----
+
+var (
+	reIHCScore = regexp.MustCompile(`(^|[^0-9])([0-3])\s*\+`)
+	reIHCZero  = regexp.MustCompile(`(^\s*0\s*$|(score|ihc|her2|her-2)\s*[:=]?\s*0($|[^0-9.+])|^\s*0\s*[\(,;-])`)
+	reRatio    = regexp.MustCompile(`ratio\s*(?:of\s*)?[:=]?\s*(\d+(?:\.\d+)?)`)
+	reCopies   = regexp.MustCompile(`(\d+(?:\.\d+)?)\s*(?:signals|copies)`)
+)
+
+// ihcFromText reads an IHC score and a staining description.
+func ihcFromText(t string) (recommend.IHCScore, string) {
+	t = strings.ToLower(t)
+	staining := ""
+	switch {
+	case strings.Contains(t, "ultralow") || strings.Contains(t, "ultra-low") || strings.Contains(t, "faint"):
+		staining = "faint"
+	case strings.Contains(t, "null") || strings.Contains(t, "no staining") || strings.Contains(t, "absent staining"):
+		staining = "absent"
+	}
+	if mm := reIHCScore.FindStringSubmatch(t); mm != nil {
+		switch mm[2] {
+		case "0":
+			return recommend.IHC0, staining
+		case "1":
+			return recommend.IHC1, ""
+		case "2":
+			return recommend.IHC2, ""
+		case "3":
+			return recommend.IHC3, ""
+		}
+	}
+	if reIHCZero.MatchString(t) {
+		return recommend.IHC0, staining
+	}
+	return recommend.IHCUnknown, ""
+}
+
+func ihcFromCoded(cc *r4.CodeableConcept) recommend.IHCScore {
+	if cc == nil {
+		return recommend.IHCUnknown
+	}
+	for _, c := range cc.Coding {
+		if code, ok := codeIn(c, sysLOINC); ok {
+			if s, ok := ihcAnswers[code]; ok {
+				return recommend.IHCScore(s)
+			}
+		}
+	}
+	return recommend.IHCUnknown
+}
+
+// her2Part reads one HER2 value (an Observation's or a component's) of the
+// given kind into res.
+func her2Part(res *recommend.HER2Result, kind obsKind, v value) {
+	t := v.freeText()
+	switch kind {
+	case obsHER2Ratio:
+		if v.q != nil {
+			res.Ratio = number(v.q.Value)
+		} else if mm := reRatio.FindStringSubmatch(strings.ToLower("ratio " + t)); mm != nil {
+			if f, ok := parseFloat(mm[1]); ok {
+				res.Ratio = &f
+			}
+		}
+		return
+	case obsHER2Copies:
+		if v.q != nil {
+			res.CopyNumber = number(v.q.Value)
+		} else if f, ok := parseFloat(t); ok {
+			res.CopyNumber = &f
+		}
+		return
+	case obsCEP17:
+		return
+	case obsHER2ISH:
+		call := firstNonEmpty(codedCall(v.cc), interpCall(v.interp), textCall(t))
+		if s := receptorStatus(call); s != recommend.ReceptorUnknown && res.ISH == recommend.ReceptorUnknown {
+			res.ISH = s
+			res.Method = firstNonEmpty(res.Method, "ish")
+		}
+		if mm := reRatio.FindStringSubmatch(strings.ToLower(t)); mm != nil && res.Ratio == nil {
+			if f, ok := parseFloat(mm[1]); ok {
+				res.Ratio = &f
+			}
+		}
+		if mm := reCopies.FindStringSubmatch(strings.ToLower(t)); mm != nil && res.CopyNumber == nil {
+			if f, ok := parseFloat(mm[1]); ok {
+				res.CopyNumber = &f
+			}
+		}
+		return
+	}
+	// IHC or final call: an IHC answer code, a coded call, interpretation, text.
+	if s := ihcFromCoded(v.cc); s != recommend.IHCUnknown && res.IHC == recommend.IHCUnknown {
+		res.IHC = s
+		res.Method = firstNonEmpty(res.Method, "coded")
+	}
+	if call := codedCall(v.cc); call != "" && res.Status == recommend.ReceptorUnknown {
+		res.Status = receptorStatus(call)
+		res.Method = firstNonEmpty(res.Method, "coded")
+	}
+	if call := interpCall(v.interp); call != "" && res.Status == recommend.ReceptorUnknown {
+		res.Status = receptorStatus(call)
+		res.Method = firstNonEmpty(res.Method, "interpretation")
+	}
+	if v.i != nil && kind == obsHER2IHC && res.IHC == recommend.IHCUnknown && *v.i >= 0 && *v.i <= 3 {
+		res.IHC = [4]recommend.IHCScore{recommend.IHC0, recommend.IHC1, recommend.IHC2, recommend.IHC3}[*v.i]
+		res.Method = firstNonEmpty(res.Method, "coded")
+	}
+	if t == "" {
+		return
+	}
+	// "1+"/"2+" before "positive": a score of 1+ or 2+ is not a final call.
+	score, staining := ihcFromText(t)
+	if score != recommend.IHCUnknown && res.IHC == recommend.IHCUnknown {
+		res.IHC = score
+		res.Method = firstNonEmpty(res.Method, "text")
+	}
+	if res.IHC == recommend.IHC0 && staining != "" && res.Staining == "" {
+		res.Staining = staining
+	}
+	if res.Status == recommend.ReceptorUnknown && res.IHC != recommend.IHC1 && res.IHC != recommend.IHC2 {
+		low := strings.ToLower(t)
+		if !strings.Contains(low, "low") {
+			if s := receptorStatus(textCall(t)); s != recommend.ReceptorUnknown {
+				res.Status = s
+				res.Method = firstNonEmpty(res.Method, "text")
+			}
+		}
+	}
+}
+
+func (m *mapper) her2(kind obsKind, o *r4.Observation, v value, src recommend.Source, final bool) {
+	res := recommend.HER2Result{Final: final, Source: src, Text: v.text()}
+	res.Specimen, res.SpecimenRef = m.specimenSite(o)
+	if kind != obsHER2Panel {
+		her2Part(&res, kind, v)
+	}
+	for i := range o.Component {
+		c := &o.Component[i]
+		ck, _ := classify(&c.Code)
+		switch ck {
+		case obsHER2, obsHER2IHC, obsHER2ISH, obsHER2Ratio, obsHER2Copies, obsCEP17:
+			her2Part(&res, ck, compValue(c))
+		}
+	}
+	if res.Status == recommend.ReceptorUnknown && res.IHC == recommend.IHCUnknown && res.ISH == recommend.ReceptorUnknown &&
+		res.Ratio == nil && res.CopyNumber == nil && res.Text == "" {
+		return
+	}
+	// A ratio or copy number alone is merged with its companions of the day.
+	if (kind == obsHER2Ratio || kind == obsHER2Copies) && res.Status == recommend.ReceptorUnknown &&
+		res.IHC == recommend.IHCUnknown && res.ISH == recommend.ReceptorUnknown {
+		res.Method = "ish"
+		m.ish = append(m.ish, res)
+		return
+	}
+	m.f.HER2 = append(m.f.HER2, res)
+}
+
+// mergeISH joins ISH ratio and copy-number results of one day and specimen
+// into one HER2 result.
+func (m *mapper) mergeISH() {
+	var merged []recommend.HER2Result
+	for _, r := range m.ish {
+		day := r.Date
+		if len(day) > 10 {
+			day = day[:10]
+		}
+		joined := false
+		for i := range merged {
+			md := merged[i].Date
+			if len(md) > 10 {
+				md = md[:10]
+			}
+			if md == day && merged[i].SpecimenRef == r.SpecimenRef && merged[i].Final == r.Final {
+				if merged[i].Ratio == nil {
+					merged[i].Ratio = r.Ratio
+				}
+				if merged[i].CopyNumber == nil {
+					merged[i].CopyNumber = r.CopyNumber
+				}
+				merged[i].Refs = append(merged[i].Refs, r.Refs...)
+				if merged[i].Text != "" && r.Text != "" {
+					merged[i].Text += "; " + r.Text
+				}
+				joined = true
+				break
+			}
+		}
+		if !joined {
+			r.Refs = append([]string(nil), r.Refs...)
+			merged = append(merged, r)
+		}
+	}
+	m.f.HER2 = append(m.f.HER2, merged...)
+	m.ish = nil
+}
+
+// ---- specimen ----
+
+var breastSites = map[string]bool{"76752008": true, "80248007": true, "73056007": true}
+
+// specimenSite says whether the Observation's specimen (or body site) is the
+// primary tumour or a metastasis.
+func (m *mapper) specimenSite(o *r4.Observation) (recommend.SpecimenSite, string) {
+	ref := ""
+	var texts []string
+	var codes []r4.Coding
+	if o.Specimen != nil {
+		ref = str(o.Specimen.Reference)
+		texts = append(texts, str(o.Specimen.Display))
+		if r := m.lookup(ref); r != nil {
+			if sp, ok := r.decoded.(*r4.Specimen); ok {
+				texts = append(texts, ccAllText(sp.Type))
+				if sp.Collection != nil && sp.Collection.BodySite != nil {
+					texts = append(texts, ccAllText(sp.Collection.BodySite))
+					codes = append(codes, sp.Collection.BodySite.Coding...)
+				}
+				for _, n := range sp.Note {
+					texts = append(texts, n.Text)
+				}
+			}
+		}
+	}
+	if o.BodySite != nil {
+		texts = append(texts, ccAllText(o.BodySite))
+		codes = append(codes, o.BodySite.Coding...)
+	}
+	t := strings.ToLower(strings.Join(texts, " "))
+	switch {
+	case strings.Contains(t, "metasta"):
+		return recommend.SpecimenMetastatic, ref
+	case strings.Contains(t, "liver") || strings.Contains(t, "hepatic") || strings.Contains(t, "bone") ||
+		strings.Contains(t, "lung") || strings.Contains(t, "pleura") || strings.Contains(t, "brain") ||
+		strings.Contains(t, "ascites") || strings.Contains(t, "peritone"):
+		return recommend.SpecimenMetastatic, ref
+	}
+	for _, c := range codes {
+		if code, ok := codeIn(c, sysSNOMED); ok && breastSites[code] {
+			return recommend.SpecimenPrimary, ref
+		}
+	}
+	if strings.Contains(t, "breast") {
+		return recommend.SpecimenPrimary, ref
+	}
+	return recommend.SpecimenUnknown, ref
+}
+
+// ---- other observations ----
+
+func (m *mapper) menopause(v value, src recommend.Source, final bool) {
+	st := ""
+	if v.cc != nil {
+		for _, c := range v.cc.Coding {
+			if code, ok := codeIn(c, sysSNOMED); ok {
+				if s, ok := menopauseAnswers[code]; ok {
+					st = s
+					break
+				}
+			}
+		}
+	}
+	if st == "" {
+		t := strings.ToLower(v.freeText())
+		switch {
+		case strings.Contains(t, "induced") || strings.Contains(t, "artificial") || strings.Contains(t, "chemotherapy"):
+			st = "induced"
+		case strings.Contains(t, "peri"):
+			st = "perimenopausal"
+		case strings.Contains(t, "post"):
+			st = "postmenopausal"
+		case strings.Contains(t, "pre"):
+			st = "premenopausal"
+		}
+	}
+	if st == "" {
+		return
+	}
+	m.f.Menopause = append(m.f.Menopause, recommend.MenopauseResult{Status: recommend.MenopausalStatus(st), Text: v.text(), Final: final, Source: src})
+}
+
+func (m *mapper) pregnancy(kind obsKind, v value, src recommend.Source, final bool) {
+	st := ""
+	switch kind {
+	case obsPregnancy:
+		if v.cc != nil {
+			for _, c := range v.cc.Coding {
+				if code, ok := codeIn(c, sysSNOMED); ok {
+					if s, ok := pregnancyAnswers[code]; ok {
+						st = s
+					}
+				}
+			}
+		}
+		if st == "" {
+			t := strings.ToLower(v.freeText())
+			switch {
+			case strings.Contains(t, "not pregnant"):
+				st = "not-pregnant"
+			case strings.Contains(t, "pregnant") && !strings.Contains(t, "not yet confirmed") && !strings.Contains(t, "possible"):
+				st = "pregnant"
+			}
+		}
+	case obsHCG, obsHCGQuant:
+		call := firstNonEmpty(codedCall(v.cc), interpCall(v.interp))
+		if call == "" && kind == obsHCG {
+			call = textCall(v.freeText())
+		}
+		if call == "" && kind == obsHCGQuant {
+			switch rangeFlag(v) {
+			case recommend.RangeHigh:
+				call = "positive"
+			case recommend.RangeNormal:
+				call = "negative"
+			}
+		}
+		switch call {
+		case "positive":
+			st = "pregnant"
+		case "negative":
+			st = "not-pregnant"
+		}
+	}
+	if st == "" {
+		return
+	}
+	m.f.Pregnancy = append(m.f.Pregnancy, recommend.PregnancyResult{Status: recommend.PregnancyStatus(st), Text: v.text(), Final: final, Source: src})
+}
+
+var reSmallInt = regexp.MustCompile(`(^|[^0-9])([0-5])($|[^0-9])`)
+
+func ecogValue(v value) (int, bool) {
+	if v.i != nil && *v.i >= 0 && *v.i <= 5 {
+		return *v.i, true
+	}
+	if v.q != nil {
+		if f := number(v.q.Value); f != nil && *f >= 0 && *f <= 5 && *f == float64(int(*f)) {
+			return int(*f), true
+		}
+	}
+	ccs := append([]r4.CodeableConcept(nil), v.interp...)
+	if v.cc != nil {
+		ccs = append([]r4.CodeableConcept{*v.cc}, ccs...)
+	}
+	for _, cc := range ccs {
+		for _, c := range cc.Coding {
+			if n, ok := ecogAnswers[strings.TrimSpace(str(c.Code))]; ok {
+				return n, true
+			}
+		}
+	}
+	if mm := reSmallInt.FindStringSubmatch(v.freeText()); mm != nil {
+		return int(mm[2][0] - '0'), true
+	}
+	return 0, false
+}
+
+func intValue(v value) (int, bool) {
+	if v.i != nil {
+		return *v.i, true
+	}
+	if v.q != nil {
+		if f := number(v.q.Value); f != nil && *f == float64(int(*f)) {
+			return int(*f), true
+		}
+	}
+	if v.s != nil {
+		if f, ok := parseFloat(strings.TrimSuffix(strings.TrimSpace(*v.s), "%")); ok && f == float64(int(f)) {
+			return int(f), true
+		}
+	}
+	return 0, false
+}
+
+func (m *mapper) lvef(v value, src recommend.Source, final bool) {
+	var val *float64
+	unit := ""
+	if v.q != nil {
+		val = number(v.q.Value)
+		unit = firstNonEmpty(str(v.q.Unit), str(v.q.Code))
+		if val != nil && (unit == "1" || unit == "{ratio}" || unit == "ratio") && *val <= 1 {
+			p := *val * 100
+			val, unit = &p, "%"
+		}
+	} else if v.i != nil {
+		f := float64(*v.i)
+		val = &f
+	} else if p, below, ok := percentFromText(v.freeText()); ok && !below {
+		val, unit = &p, "%"
+	}
+	if val == nil {
+		return
+	}
+	m.f.LVEF = append(m.f.LVEF, recommend.Measurement{Value: val, Unit: unit, Final: final, Source: src})
+}
+
+func (m *mapper) lab(kind recommend.LabKind, v value, src recommend.Source, final bool) {
+	if v.q == nil || v.q.Value == nil {
+		return
+	}
+	val := number(v.q.Value)
+	if val == nil {
+		return
+	}
+	m.f.Labs = append(m.f.Labs, recommend.Lab{Kind: kind, Value: val, Unit: firstNonEmpty(str(v.q.Unit), str(v.q.Code)),
+		Flag: rangeFlag(v), Final: final, Source: src})
+}
+
+// rangeFlag reads interpretation H/L/N, then the reference range; neither
+// gives RangeUnknown.
+func rangeFlag(v value) recommend.RangeFlag {
+	for _, cc := range v.interp {
+		for _, c := range cc.Coding {
+			if s := str(c.System); s != "" && s != sysV3Interp {
+				continue
+			}
+			switch str(c.Code) {
+			case "H", "HH", "HU", ">":
+				return recommend.RangeHigh
+			case "L", "LL", "LU", "<":
+				return recommend.RangeLow
+			case "N":
+				return recommend.RangeNormal
+			}
+		}
+	}
+	if v.q == nil {
+		return recommend.RangeUnknown
+	}
+	val := number(v.q.Value)
+	if val == nil {
+		return recommend.RangeUnknown
+	}
+	for _, rr := range v.rr {
+		var lo, hi *float64
+		if rr.Low != nil {
+			lo = number(rr.Low.Value)
+		}
+		if rr.High != nil {
+			hi = number(rr.High.Value)
+		}
+		if lo == nil && hi == nil {
+			continue
+		}
+		switch {
+		case lo != nil && *val < *lo:
+			return recommend.RangeLow
+		case hi != nil && *val > *hi:
+			return recommend.RangeHigh
+		case lo != nil && hi != nil:
+			return recommend.RangeNormal
+		}
+		// Only one bound, and the value is on the right side of it.
+		return recommend.RangeNormal
+	}
+	return recommend.RangeUnknown
+}
+
+var reCPS = regexp.MustCompile(`(?i)cps\s*(?:score)?\s*(?:of|=|:)?\s*(≥|>=|≤|<=|<|>)?\s*(\d+(?:\.\d+)?)`)
+
+func (m *mapper) pdl1(o *r4.Observation, v value, src recommend.Source, final bool) {
+	res := recommend.PDL1Result{Final: final, Source: src, Text: v.text()}
+	if v.q != nil && v.q.Value != nil {
+		res.CPS = number(v.q.Value)
+		if v.q.Comparator != nil {
+			res.Comparator = v.q.Comparator.Code()
+		}
+	} else if v.i != nil {
+		f := float64(*v.i)
+		res.CPS = &f
+	}
+	texts := []string{v.freeText()}
+	for i := range o.Component {
+		c := &o.Component[i]
+		cv := compValue(c)
+		if strings.Contains(ccAllText(&c.Code), "cps") || strings.Contains(ccAllText(&c.Code), "combined positive") {
+			if res.CPS == nil && cv.q != nil {
+				res.CPS = number(cv.q.Value)
+				if cv.q.Comparator != nil {
+					res.Comparator = cv.q.Comparator.Code()
+				}
+			}
+			texts = append(texts, "CPS "+cv.text())
+		}
+	}
+	if res.CPS == nil {
+		for _, t := range texts {
+			if mm := reCPS.FindStringSubmatch(t); mm != nil {
+				if f, ok := parseFloat(mm[2]); ok {
+					res.CPS = &f
+					switch mm[1] {
+					case "≥", ">=":
+						res.Comparator = ">="
+					case "≤", "<=":
+						res.Comparator = "<="
+					default:
+						res.Comparator = mm[1]
+					}
+					break
+				}
+			}
+		}
+	}
+	if res.CPS == nil && res.Text == "" {
+		return
+	}
+	m.f.PDL1 = append(m.f.PDL1, res)
+}
+
+func (m *mapper) diseaseStatus(v value, src recommend.Source, final bool) {
+	if v.cc == nil {
+		return
+	}
+	for _, c := range v.cc.Coding {
+		if code, ok := codeIn(c, sysSNOMED); ok {
+			if s, ok := diseaseStatusAnswers[code]; ok {
+				m.f.DiseaseStatus = append(m.f.DiseaseStatus, recommend.DiseaseStatus{Value: recommend.DiseaseStatusValue(s), Final: final, Source: src})
+				return
+			}
+		}
+	}
+}
+
+// ---- genomics ----
+
+var geneNames = []string{"PIK3CA", "ESR1", "AKT1", "PTEN", "BRCA1", "BRCA2", "PALB2", "ERBB2"}
+
+var geneRes = func() []*regexp.Regexp {
+	out := make([]*regexp.Regexp, len(geneNames))
+	for i, g := range geneNames {
+		out[i] = regexp.MustCompile(`(^|[^A-Z0-9])` + g + `($|[^A-Z0-9])`)
+	}
+	return out
+}()
+
+func geneOf(cc *r4.CodeableConcept) string {
+	if cc == nil {
+		return ""
+	}
+	for _, c := range cc.Coding {
+		s := str(c.System)
+		if s == sysHGNC || s == sysHGNCGene || strings.Contains(s, "genenames") {
+			if g, ok := hgncGenes[strings.TrimSpace(str(c.Code))]; ok {
+				return g
+			}
+			for _, g := range geneNames {
+				if strings.EqualFold(strings.TrimSpace(str(c.Code)), g) || strings.EqualFold(str(c.Display), g) {
+					return g
+				}
+			}
+		}
+	}
+	t := strings.ToUpper(ccAllText(cc))
+	for i, re := range geneRes {
+		if re.MatchString(t) {
+			return geneNames[i]
+		}
+	}
+	return ""
+}
+
+func (m *mapper) variant(kind obsKind, o *r4.Observation, v value, src recommend.Source, final bool) {
+	gene := ""
+	switch kind {
+	case obsPIK3CATest:
+		gene = "PIK3CA"
+	case obsPTENTest:
+		gene = "PTEN"
+	}
+	res := recommend.Variant{Final: final, Source: src, Text: v.text()}
+	for i := range o.Component {
+		c := &o.Component[i]
+		ck, _ := classify(&c.Code)
+		cv := compValue(c)
+		switch ck {
+		case obsGeneStudied:
+			if g := geneOf(cv.cc); g != "" && gene == "" {
+				gene = g
+			}
+		case obsGenomicSource:
+			t := strings.ToLower(ccAllText(cv.cc) + " " + ccCode(cv.cc))
+			switch {
+			case strings.Contains(t, "germline") || strings.Contains(t, "la6683-2"):
+				res.Origin = "germline"
+			case strings.Contains(t, "somatic") || strings.Contains(t, "la6684-0"):
+				res.Origin = "somatic"
+			}
+		case obsClinSig:
+			t := strings.ToLower(ccAllText(cv.cc) + " " + ccCode(cv.cc))
+			var p bool
+			switch {
+			case strings.Contains(t, "benign") || strings.Contains(t, "uncertain") ||
+				strings.Contains(t, "la26333-7") || strings.Contains(t, "la26334-5") || strings.Contains(t, "la6675-8"):
+				p = false
+			case strings.Contains(t, "pathogenic") || strings.Contains(t, "la6668-3") || strings.Contains(t, "la26332-9"):
+				p = true
+			default:
+				continue
+			}
+			res.Pathogenic = &p
+		}
+	}
+	if gene == "" {
+		gene = geneOf(&o.Code)
+	}
+	if gene == "" {
+		return
+	}
+	res.Gene = gene
+	switch firstNonEmpty(codedCall(v.cc), interpCall(v.interp), textCall(v.freeText())) {
+	case "positive":
+		res.Status = recommend.VariantDetected
+	case "negative":
+		res.Status = recommend.VariantAbsent
+	}
+	if res.Origin == "" {
+		t := strings.ToLower(v.freeText())
+		switch {
+		case strings.Contains(t, "germline"):
+			res.Origin = "germline"
+		case strings.Contains(t, "somatic"):
+			res.Origin = "somatic"
+		}
+	}
+	m.f.Variants = append(m.f.Variants, res)
+}
+
+func (m *mapper) addBRCA(gene string, detected bool, text string, final bool, src recommend.Source) {
+	st := recommend.VariantAbsent
+	if detected {
+		st = recommend.VariantDetected
+	}
+	m.f.Variants = append(m.f.Variants, recommend.Variant{Gene: gene, Status: st, Text: text, Final: final, Source: src})
+}
+
+// ---- staging ----
+
+var (
+	reStageIV = regexp.MustCompile(`(^|[^A-Za-z])(IV[ABC]?|[Ss]tage\s*4[ABCabc]?)($|[^A-Za-z0-9])`)
+	reM1      = regexp.MustCompile(`(^|[^A-Za-z0-9])[cpy]{0,2}M1[a-d]?(\([^)]*\))?($|[^0-9A-Za-z])`)
+	reM0      = regexp.MustCompile(`(^|[^A-Za-z0-9])[cpy]{0,2}M0(\([^)]*\))?($|[^0-9A-Za-z])`)
+)
+
+func (m *mapper) stageOrM(kind obsKind, o *r4.Observation, v value, src recommend.Source) {
+	fin := recommend.Finding{Coding: firstCoding(v.cc, sysSNOMED), Source: src}
+	if v.cc == nil {
+		fin.Coding = firstCoding(&o.Code, sysSNOMED)
+	}
+	var codes []string
+	if v.cc != nil {
+		for _, c := range v.cc.Coding {
+			if code, ok := codeIn(c, sysSNOMED); ok {
+				codes = append(codes, code)
+			}
+		}
+	}
+	text := v.freeText()
+	if v.cc != nil {
+		for _, c := range v.cc.Coding {
+			text += " " + str(c.Display)
+		}
+	}
+	switch kind {
+	case obsStageGroup:
+		iv := false
+		for _, c := range codes {
+			iv = iv || stageIVCodes[c]
+		}
+		if iv || reStageIV.MatchString(text) {
+			m.f.Metastases = append(m.f.Metastases, recommend.Metastasis{Kind: recommend.MetastasisDistant, Basis: "stage-group", Finding: fin})
+		}
+	case obsMCategory:
+		m1, m0 := false, false
+		for _, c := range codes {
+			m1 = m1 || m1Codes[c]
+			m0 = m0 || m0Codes[c]
+		}
+		switch {
+		case m1 || reM1.MatchString(text):
+			m.f.Metastases = append(m.f.Metastases, recommend.Metastasis{Kind: recommend.MetastasisDistant, Basis: "m-category", Finding: fin})
+		case m0 || reM0.MatchString(text):
+			m.f.Metastases = append(m.f.Metastases, recommend.Metastasis{Kind: recommend.MetastasisNone, Basis: "m-category", Finding: fin})
+		}
+	case obsMetHistory:
+		fin.Coding = firstCoding(&o.Code, sysSNOMED)
+		if v.b != nil && !*v.b || codedCall(v.cc) == "negative" {
+			m.f.Metastases = append(m.f.Metastases, recommend.Metastasis{Kind: recommend.MetastasisNone, Basis: "condition", Finding: fin})
+			return
+		}
+		site := ""
+		for _, c := range o.Code.Coding {
+			if code, ok := codeIn(c, sysSNOMED); ok {
+				site = firstNonEmpty(site, metastasisSNOMED[code])
+			}
+		}
+		m.f.Metastases = append(m.f.Metastases, recommend.Metastasis{Kind: recommend.MetastasisDistant, Site: site,
+			Visceral: visceralSite(site), Basis: "condition", Finding: fin})
+	}
+}
+
+// comorbidityObs reads the mCODE comorbidities Observation's coded
+// "condition present" extensions.
+func (m *mapper) comorbidityObs(o *r4.Observation, src recommend.Source) {
+	for _, e := range o.Extension {
+		u := strings.ToLower(e.Url)
+		if strings.Contains(u, "absent") || e.ValueCodeableConcept == nil {
+			continue
+		}
+		if !strings.Contains(u, "present") && !strings.HasSuffix(u, "related-condition") {
+			continue
+		}
+		m.comorbidity(e.ValueCodeableConcept, "", "", src)
+	}
+}

@@ -1,0 +1,536 @@
+package fhir
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/mbcplan/mbcplan/recommend"
+	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// Record is what was read about one patient: the Patient, every resource
+// about them that could be decoded, and what was left out.
+type Record struct {
+	// PatientID is the Patient's logical id ("" when a Bundle's Patient has
+	// only a fullUrl).
+	PatientID string
+	// PatientRef is "Patient/{id}", or the Patient entry's fullUrl.
+	PatientRef string
+	Patient    json.RawMessage
+	// Resources are the resources about the patient (and the Medications
+	// and Specimens they point to), deduplicated by type and id, in the
+	// order read. CarePlans are kept apart.
+	Resources []Resource
+	// Skipped lists resources that could not be used, with a safe reason.
+	Skipped []recommend.Skipped
+	// OtherSubject counts resources about someone else, dropped.
+	OtherSubject int
+	// CarePlans are the patient's CarePlans.
+	CarePlans []Resource
+}
+
+// patientBound are resource types that must name the patient; one that
+// names someone else is dropped and counted.
+var patientBound = map[string]bool{
+	"Observation": true, "Condition": true, "MedicationRequest": true, "MedicationStatement": true,
+	"MedicationAdministration": true, "MedicationDispense": true, "Procedure": true, "AllergyIntolerance": true,
+	"Specimen": true, "CarePlan": true, "DiagnosticReport": true, "FamilyMemberHistory": true,
+	"Encounter": true, "Immunization": true, "DocumentReference": true, "ServiceRequest": true,
+	"Goal": true, "ClinicalImpression": true, "RiskAssessment": true, "MolecularSequence": true,
+	"Coverage": true, "Consent": true, "Flag": true, "List": true,
+}
+
+// recordBuilder applies the reader's checks to each resource.
+type recordBuilder struct {
+	rec        *Record
+	patientURL string // the Patient entry's fullUrl, if any
+	seen       map[string]bool
+}
+
+func newRecordBuilder(patientID, patientURL string) *recordBuilder {
+	ref := "Patient/" + patientID
+	if patientID == "" {
+		ref = patientURL
+	}
+	return &recordBuilder{
+		rec:        &Record{PatientID: patientID, PatientRef: ref},
+		patientURL: patientURL,
+		seen:       map[string]bool{},
+	}
+}
+
+// isPatient reports whether a reference names the patient in context:
+// Patient/{id}, an absolute URL ending in /Patient/{id}, or the Patient
+// entry's fullUrl (urn:uuid:…). A version suffix (/_history/n) is ignored.
+func (b *recordBuilder) isPatient(ref string) bool {
+	if ref == "" {
+		return false
+	}
+	if b.patientURL != "" && (ref == b.patientURL || stripHistory(ref) == stripHistory(b.patientURL)) {
+		return true
+	}
+	id := b.rec.PatientID
+	if id == "" {
+		return false
+	}
+	ref = stripHistory(ref)
+	if ref == "Patient/"+id {
+		return true
+	}
+	if strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://") {
+		return strings.HasSuffix(ref, "/Patient/"+id)
+	}
+	return false
+}
+
+func stripHistory(ref string) string {
+	if i := strings.Index(ref, "/_history/"); i >= 0 {
+		return ref[:i]
+	}
+	return ref
+}
+
+// resourceHead is the envelope every resource is first read into.
+type resourceHead struct {
+	ResourceType string `json:"resourceType"`
+	ID           string `json:"id"`
+	Subject      *struct {
+		Reference string `json:"reference"`
+	} `json:"subject"`
+	Patient *struct {
+		Reference string `json:"reference"`
+	} `json:"patient"`
+	Status json.RawMessage `json:"status"`
+}
+
+// statusOf returns the status as written, or "" when absent or not a string.
+func statusOf(raw json.RawMessage) string {
+	var s string
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+func (b *recordBuilder) skip(name, reason string) {
+	b.rec.Skipped = append(b.rec.Skipped, recommend.Skipped{Resource: name, Reason: reason})
+}
+
+// add checks one resource and keeps it, skips it or counts it as about
+// someone else. name identifies it when it has no id ("entry 4").
+func (b *recordBuilder) add(r Resource, name string) {
+	if r.Type == "" || !validType(r.Type) {
+		b.skip(name, "not a FHIR resource")
+		return
+	}
+	if r.ID != "" || r.FullURL != "" {
+		name = r.Ref()
+	}
+	if r.Type == "Patient" {
+		if (r.ID != "" && r.ID == b.rec.PatientID) || (b.patientURL != "" && r.FullURL == b.patientURL) {
+			if b.rec.Patient == nil {
+				b.rec.Patient = r.Raw
+				if _, err := r4.UnmarshalPatient(r.Raw); err != nil {
+					b.skip(name, decodeReason("Patient", err)+"; only gender and birth date were read")
+				}
+			}
+			return
+		}
+		b.rec.OtherSubject++
+		return
+	}
+	var head resourceHead
+	if err := json.Unmarshal(r.Raw, &head); err != nil {
+		b.skip(name, decodeReason(r.Type, err))
+		return
+	}
+	ref, hasRef := "", false
+	if head.Subject != nil {
+		ref, hasRef = head.Subject.Reference, true
+	} else if head.Patient != nil {
+		ref, hasRef = head.Patient.Reference, true
+	}
+	if hasRef || patientBound[r.Type] {
+		if ref == "" {
+			b.skip(name, "no patient reference")
+			return
+		}
+		if !b.isPatient(ref) {
+			b.rec.OtherSubject++
+			return
+		}
+	}
+	key := r.Type + "/" + r.ID
+	if r.ID == "" {
+		key = r.FullURL
+	}
+	if key != "" && b.seen[key] {
+		return
+	}
+	decoded, err := decodeStrict(r.Type, r.Raw)
+	if err != nil {
+		b.skip(name, decodeReason(r.Type, err))
+		return
+	}
+	if why := droppedStatus(r.Type, statusOf(head.Status), decoded); why != "" {
+		b.skip(name, why)
+		return
+	}
+	if key != "" {
+		b.seen[key] = true
+	}
+	r.decoded = decoded
+	if r.Type == "CarePlan" {
+		b.rec.CarePlans = append(b.rec.CarePlans, r)
+		return
+	}
+	b.rec.Resources = append(b.rec.Resources, r)
+}
+
+// decodeStrict decodes the resource types the mapping reads with samply's
+// models, which reject unknown enum codes and mistyped fields. Other types
+// are returned as nil, unchecked.
+func decodeStrict(typ string, raw []byte) (any, error) {
+	switch typ {
+	case "Observation":
+		v, err := r4.UnmarshalObservation(raw)
+		return &v, err
+	case "Condition":
+		v, err := r4.UnmarshalCondition(raw)
+		return &v, err
+	case "MedicationRequest":
+		v, err := r4.UnmarshalMedicationRequest(raw)
+		return &v, err
+	case "MedicationStatement":
+		v, err := r4.UnmarshalMedicationStatement(raw)
+		return &v, err
+	case "MedicationAdministration":
+		v, err := r4.UnmarshalMedicationAdministration(raw)
+		return &v, err
+	case "Medication":
+		v, err := r4.UnmarshalMedication(raw)
+		return &v, err
+	case "Procedure":
+		v, err := r4.UnmarshalProcedure(raw)
+		return &v, err
+	case "AllergyIntolerance":
+		v, err := r4.UnmarshalAllergyIntolerance(raw)
+		return &v, err
+	case "Specimen":
+		v, err := r4.UnmarshalSpecimen(raw)
+		return &v, err
+	case "CarePlan":
+		v, err := r4.UnmarshalCarePlan(raw)
+		return &v, err
+	}
+	return nil, nil
+}
+
+// droppedStatus returns why a resource is dropped for its status, or "".
+func droppedStatus(typ, status string, decoded any) string {
+	switch typ {
+	case "Observation", "MedicationRequest", "MedicationStatement", "MedicationAdministration", "Procedure", "DiagnosticReport":
+		switch status {
+		case "entered-in-error":
+			return "entered in error"
+		case "cancelled":
+			if typ == "Observation" || typ == "DiagnosticReport" {
+				return "cancelled"
+			}
+		}
+	case "Condition":
+		if c, ok := decoded.(*r4.Condition); ok && c.VerificationStatus != nil && hasCode(*c.VerificationStatus, "entered-in-error") {
+			return "entered in error"
+		}
+	case "AllergyIntolerance":
+		if a, ok := decoded.(*r4.AllergyIntolerance); ok && a.VerificationStatus != nil && hasCode(*a.VerificationStatus, "entered-in-error") {
+			return "entered in error"
+		}
+	}
+	return ""
+}
+
+func hasCode(cc r4.CodeableConcept, code string) bool {
+	for _, c := range cc.Coding {
+		if c.Code != nil && *c.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// RecordFromBundle reads a patient's record from a Bundle (a collection,
+// searchset, transaction or document). The Bundle must hold exactly one
+// Patient (otherwise ErrBundlePatients); resources about anyone else are
+// dropped and counted, malformed entries skipped and listed.
+func RecordFromBundle(data []byte) (*Record, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("fhir: the bundle is empty")
+	}
+	var env bundleEnvelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, errors.New("fhir: the input is not a JSON FHIR Bundle")
+	}
+	if env.ResourceType != "Bundle" {
+		return nil, errors.New("fhir: the input is not a FHIR Bundle")
+	}
+	if len(env.Entry) == 0 {
+		return nil, errors.New("fhir: the bundle has no entries")
+	}
+	entries := make([]Resource, len(env.Entry))
+	patients := 0
+	var patient Resource
+	for i, e := range env.Entry {
+		r, err := parseResource(e.Resource)
+		if err != nil {
+			r = &Resource{}
+		}
+		r.FullURL = e.FullURL
+		if e.Search != nil {
+			r.Mode = e.Search.Mode
+		}
+		entries[i] = *r
+		if r.Type == "Patient" {
+			patients++
+			patient = *r
+		}
+	}
+	if patients != 1 {
+		return nil, fmt.Errorf("%w (found %d)", ErrBundlePatients, patients)
+	}
+	if patient.ID != "" && !validID(patient.ID) {
+		return nil, errors.New("fhir: the bundle's Patient has an invalid id")
+	}
+	if patient.ID == "" && patient.FullURL == "" {
+		return nil, errors.New("fhir: the bundle's Patient has neither id nor fullUrl")
+	}
+	b := newRecordBuilder(patient.ID, patient.FullURL)
+	for i, r := range entries {
+		b.add(r, fmt.Sprintf("entry %d", i))
+	}
+	return b.rec, nil
+}
+
+// observationCodes are the Observation codes of REFERENCE.md section 2 the
+// first wave asks for, in two lists to keep URLs short.
+func observationCodeParams() (markers, clinical string) {
+	var m, c []string
+	for code, k := range loincObs {
+		switch k {
+		case obsLVEF, obsECOG, obsKarnofsky, obsPregnancy, obsHCG, obsHCGQuant:
+			c = append(c, sysLOINC+"|"+code)
+		case obsHER2Serum, obsGeneStudied, obsGenomicSource, obsClinSig, obsStainIntensity:
+		default:
+			m = append(m, sysLOINC+"|"+code)
+		}
+	}
+	for code, k := range snomedObs {
+		if k == obsMenopause {
+			c = append(c, sysSNOMED+"|"+code)
+		} else {
+			m = append(m, sysSNOMED+"|"+code)
+		}
+	}
+	for code := range labKinds {
+		c = append(c, sysLOINC+"|"+code)
+	}
+	sort.Strings(m)
+	sort.Strings(c)
+	return strings.Join(m, ","), strings.Join(c, ",")
+}
+
+// search is one request of the wave.
+type search struct {
+	typ string
+	q   url.Values
+}
+
+// FetchRecord reads the patient's record in one parallel wave: the Patient,
+// Observations by the code lists of section 2 and by category laboratory
+// (codes matched locally), Conditions, MedicationRequests, -Statements and
+// -Administrations, Procedures, AllergyIntolerances and CarePlans. Specimens
+// and Medications that results point to and that did not come with them are
+// read in a second, parallel step. Every resource is checked against the
+// patient. A search the server refuses (403, 404, 400, 405, 501) is listed
+// in Skipped; 401, server errors and timeouts fail the whole read.
+func (c *Client) FetchRecord(ctx context.Context, patientID string) (*Record, error) {
+	if !validID(patientID) {
+		return nil, errors.New("fhir: fetch record: invalid patient id")
+	}
+	pv := patientID
+	if c.patientForm == PatientReference {
+		pv = "Patient/" + patientID
+	}
+	markers, clinical := observationCodeParams()
+	searches := []search{
+		{"Observation", url.Values{"patient": {pv}, "code": {markers}}},
+		{"Observation", url.Values{"patient": {pv}, "code": {clinical}}},
+		{"Observation", url.Values{"patient": {pv}, "category": {"laboratory"}}},
+		{"Condition", url.Values{"patient": {pv}}},
+		{"MedicationRequest", url.Values{"patient": {pv}}},
+		{"MedicationStatement", url.Values{"patient": {pv}}},
+		{"MedicationAdministration", url.Values{"patient": {pv}}},
+		{"Procedure", url.Values{"patient": {pv}}},
+		{"AllergyIntolerance", url.Values{"patient": {pv}}},
+		{"CarePlan", url.Values{"patient": {pv}}},
+	}
+	type result struct {
+		res []Resource
+		err error
+	}
+	results := make([]result, len(searches))
+	var patient *Resource
+	var patientErr error
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		patient, patientErr = c.Read(ctx, "Patient", patientID)
+		if patientErr != nil {
+			cancel()
+		}
+	}()
+	for i, s := range searches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := c.Search(ctx, s.typ, s.q)
+			results[i] = result{res, err}
+			if err != nil && fatalSearchError(err) {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if patientErr != nil {
+		return nil, fmt.Errorf("fhir: fetch record: %w", patientErr)
+	}
+	b := newRecordBuilder(patientID, "")
+	b.add(*patient, "Patient")
+	if b.rec.Patient == nil {
+		return nil, errors.New("fhir: fetch record: the server returned another Patient")
+	}
+	for i, r := range results {
+		if r.err != nil {
+			if fatalSearchError(r.err) {
+				return nil, fmt.Errorf("fhir: fetch record: %w", r.err)
+			}
+			b.skip(searches[i].typ+" search", searchNote(r.err))
+		}
+		for _, res := range r.res {
+			b.add(res, searches[i].typ+" result")
+		}
+	}
+	if err := c.fetchReferenced(ctx, b); err != nil {
+		return nil, fmt.Errorf("fhir: fetch record: %w", err)
+	}
+	return b.rec, nil
+}
+
+// fatalSearchError reports whether a failed search fails the whole read.
+func fatalSearchError(err error) bool {
+	if errors.Is(err, ErrPageLimit) {
+		return false
+	}
+	var re *ResponseError
+	if errors.As(err, &re) {
+		switch re.Status {
+		case http.StatusForbidden, http.StatusNotFound, http.StatusBadRequest, http.StatusMethodNotAllowed,
+			http.StatusNotImplemented, http.StatusGone:
+			return false
+		}
+	}
+	return true
+}
+
+func searchNote(err error) string {
+	if errors.Is(err, ErrPageLimit) {
+		return "more results than the page limit; later pages were not read"
+	}
+	var re *ResponseError
+	if errors.As(err, &re) {
+		return fmt.Sprintf("not available from this server (HTTP %d)", re.Status)
+	}
+	return "failed"
+}
+
+// maxReferenced caps the Specimens and Medications read after the wave.
+const maxReferenced = 50
+
+// fetchReferenced reads, in parallel, the Specimens and Medications that
+// kept resources point to and that are not in the record.
+func (c *Client) fetchReferenced(ctx context.Context, b *recordBuilder) error {
+	have := map[string]bool{}
+	for _, r := range b.rec.Resources {
+		have[r.Type+"/"+r.ID] = true
+	}
+	var want []string
+	add := func(ref string) {
+		typ, id, ok := strings.Cut(ref, "/")
+		if !ok || (typ != "Specimen" && typ != "Medication") || !validID(id) || have[ref] || len(want) >= maxReferenced {
+			return
+		}
+		have[ref] = true
+		want = append(want, ref)
+	}
+	for _, r := range b.rec.Resources {
+		switch v := r.decoded.(type) {
+		case *r4.Observation:
+			if v.Specimen != nil && v.Specimen.Reference != nil {
+				add(*v.Specimen.Reference)
+			}
+		case *r4.MedicationRequest:
+			add(refString(&v.MedicationReference))
+		case *r4.MedicationStatement:
+			add(refString(&v.MedicationReference))
+		case *r4.MedicationAdministration:
+			add(refString(&v.MedicationReference))
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	got := make([]*Resource, len(want))
+	errs := make([]error, len(want))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, ref := range want {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			typ, id, _ := strings.Cut(ref, "/")
+			got[i], errs[i] = c.Read(ctx, typ, id)
+		}()
+	}
+	wg.Wait()
+	for i, ref := range want {
+		if errs[i] != nil {
+			if fatalSearchError(errs[i]) {
+				return errs[i]
+			}
+			b.skip(ref, searchNote(errs[i]))
+			continue
+		}
+		b.add(*got[i], ref)
+	}
+	return nil
+}
+
+func refString(r *r4.Reference) string {
+	if r == nil || r.Reference == nil {
+		return ""
+	}
+	return *r.Reference
+}
