@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -179,5 +181,56 @@ func TestFaultProxy(t *testing.T) {
 	}
 	if got, want := seenHost.Load(), strings.TrimPrefix(strings.TrimSuffix(base, "/fhir/R4"), "http://"); got != want {
 		t.Errorf("Host seen by the server: got %v; want the proxy's %v", got, want)
+	}
+}
+
+func TestInstalled(t *testing.T) {
+	lock := `{"lockfileVersion":3,"packages":{"":{"name":"x"},
+		"node_modules/a":{"version":"1.0.0","integrity":"sha512-a"},
+		"node_modules/b":{"version":"2.0.0","integrity":"sha512-b"}}}`
+	hidden := `{"lockfileVersion":3,"packages":{
+		"node_modules/a":{"version":"1.0.0","integrity":"sha512-a"},
+		"node_modules/b":{"version":"2.0.0","integrity":"sha512-b"}}}`
+	tests := []struct {
+		name     string
+		hidden   string // node_modules/.package-lock.json; "" for none
+		packages []string
+		want     bool
+	}{
+		{"nothing installed", "", nil, false},
+		{"installed from this lockfile", hidden, []string{"a", "b"}, true},
+		{"a package directory removed by hand", hidden, []string{"a"}, false},
+		{"another version installed", strings.Replace(hidden, "2.0.0", "2.0.1", 1), []string{"a", "b"}, false},
+		{"another digest installed", strings.Replace(hidden, "sha512-a", "sha512-z", 1), []string{"a", "b"}, false},
+		{"a package missing from the record", `{"packages":{"node_modules/a":{"version":"1.0.0","integrity":"sha512-a"}}}`, []string{"a", "b"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write := func(name, data string) {
+				t.Helper()
+				path := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write("package-lock.json", lock)
+			if tt.hidden != "" {
+				write("node_modules/.package-lock.json", tt.hidden)
+			}
+			for _, p := range tt.packages {
+				write("node_modules/"+p+"/package.json", "{}")
+			}
+			got, err := installed(dir)
+			if err != nil || got != tt.want {
+				t.Errorf("installed: got %v, %v; want %v, nil", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := installed(t.TempDir()); err == nil {
+		t.Error("installed without package-lock.json: got no error; want one")
 	}
 }

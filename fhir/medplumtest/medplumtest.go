@@ -18,8 +18,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,9 +44,6 @@ const (
 	readyTimeout = 30 * time.Second
 	// installTimeout bounds npm ci.
 	installTimeout = 5 * time.Minute
-	// stampFile, inside node_modules, holds the digest of the
-	// package-lock.json that npm ci last installed.
-	stampFile = ".mbcplan-lock-sha256"
 	// minNode is the oldest Node.js the Medplum 4.5.2 packages accept.
 	minNodeMajor, minNodeMinor = 20, 19
 )
@@ -158,24 +153,12 @@ func packageDir() (string, error) {
 // them across test binaries that run at the same time.
 var installMu sync.Mutex
 
-// ensureInstalled runs npm ci unless node_modules was installed from the
-// current package-lock.json.
+// ensureInstalled runs npm ci unless node_modules holds what
+// package-lock.json pins (so a manual or CI `npm ci` is reused).
 func ensureInstalled(ctx context.Context, dir, npm string) error {
-	lock, err := os.ReadFile(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		return fmt.Errorf("medplumtest: %v", err)
+	if ok, err := installed(dir); err != nil || ok {
+		return err
 	}
-	sum := sha256.Sum256(lock)
-	want := hex.EncodeToString(sum[:])
-	stamp := filepath.Join(dir, "node_modules", stampFile)
-	installed := func() bool {
-		got, err := os.ReadFile(stamp)
-		return err == nil && strings.TrimSpace(string(got)) == want
-	}
-	if installed() {
-		return nil
-	}
-
 	installMu.Lock()
 	defer installMu.Unlock()
 	unlock, err := lockDir(filepath.Join(dir, ".install.lock"))
@@ -183,8 +166,8 @@ func ensureInstalled(ctx context.Context, dir, npm string) error {
 		return fmt.Errorf("medplumtest: lock for npm ci: %v", err)
 	}
 	defer unlock()
-	if installed() { // another process installed it while we waited
-		return nil
+	if ok, err := installed(dir); err != nil || ok { // another process installed it while we waited
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, installTimeout)
 	defer cancel()
@@ -196,10 +179,56 @@ func ensureInstalled(ctx context.Context, dir, npm string) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("medplumtest: npm ci in %s: %v\n%s", dir, err, tail(out.Bytes(), 2000))
 	}
-	if err := os.WriteFile(stamp, []byte(want+"\n"), 0o644); err != nil {
-		return fmt.Errorf("medplumtest: %v", err)
+	if ok, err := installed(dir); err != nil || !ok {
+		return fmt.Errorf("medplumtest: npm ci in %s left node_modules unlike package-lock.json (%v)", dir, err)
 	}
 	return nil
+}
+
+// lockedPackage is a package entry of a lockfile.
+type lockedPackage struct {
+	Version   string `json:"version"`
+	Integrity string `json:"integrity"`
+}
+
+// installed reports whether node_modules matches package-lock.json: npm
+// records what it installed in node_modules/.package-lock.json, and every
+// package pinned by the lockfile must be there, same version and digest.
+func installed(dir string) (bool, error) {
+	read := func(name string) (map[string]lockedPackage, error) {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		var lf struct {
+			Packages map[string]lockedPackage `json:"packages"`
+		}
+		if err := json.Unmarshal(data, &lf); err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
+		}
+		delete(lf.Packages, "") // the project itself
+		return lf.Packages, nil
+	}
+	want, err := read("package-lock.json")
+	if err != nil {
+		return false, fmt.Errorf("medplumtest: %v", err)
+	}
+	got, err := read(filepath.Join("node_modules", ".package-lock.json"))
+	if err != nil {
+		return false, nil // not installed, or by an npm that keeps no record
+	}
+	if len(want) == 0 || len(got) != len(want) {
+		return false, nil
+	}
+	for path, w := range want {
+		if got[path] != w {
+			return false, nil
+		}
+		if _, err := os.Stat(filepath.Join(dir, path, "package.json")); err != nil {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // run starts node server.mjs on a free port and waits for its ready line.
