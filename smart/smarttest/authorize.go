@@ -28,10 +28,12 @@ type pickerLink struct {
 	Href string
 }
 
-// Single-valued parameters of an authorization request.
-var authorizeParams = []string{
-	"response_type", "client_id", "redirect_uri", "scope", "state", "aud",
-	"code_challenge", "code_challenge_method", "launch", "nonce",
+// authorizeParams are the single-valued parameters of an authorization request.
+func authorizeParams() []string {
+	return []string{
+		"response_type", "client_id", "redirect_uri", "scope", "state", "aud",
+		"code_challenge", "code_challenge_method", "launch", "nonce",
+	}
 }
 
 // authorize handles GET and POST authorization requests. Problems with the
@@ -87,7 +89,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		redirectTo(w, r, redirectURI, v)
 	}
-	for _, p := range authorizeParams {
+	for _, p := range authorizeParams() {
 		if len(q[p]) > 1 {
 			fail("invalid_request", "parameter "+p+" is repeated")
 			return

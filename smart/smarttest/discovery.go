@@ -62,7 +62,7 @@ func (s *Server) smartConfiguration(w http.ResponseWriter, r *http.Request) {
 		GrantTypesSupported:               grantTypes(),
 		TokenEndpointAuthMethodsSupported: authMethods(),
 		TokenEndpointAuthSigningAlgs:      assertionAlgs(),
-		ScopesSupported:                   scopesSupported,
+		ScopesSupported:                   scopesSupported(),
 		ResponseTypesSupported:            []string{"code"},
 		CodeChallengeMethodsSupported:     []string{"S256"},
 		Capabilities: []string{
@@ -87,7 +87,7 @@ func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
 		GrantTypesSupported:               grantTypes(),
 		TokenEndpointAuthMethodsSupported: authMethods(),
 		TokenEndpointAuthSigningAlgs:      assertionAlgs(),
-		ScopesSupported:                   scopesSupported,
+		ScopesSupported:                   scopesSupported(),
 		ResponseTypesSupported:            []string{"code"},
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgs:                []string{"RS256"},

@@ -5,22 +5,28 @@ import (
 	"strings"
 )
 
-// Scopes outside the resource grammar that a user-facing authorization may
-// be granted.
-var identityScopes = []string{
-	"openid", "fhirUser", "profile",
-	"launch", "launch/patient", "launch/encounter",
-	"offline_access", "online_access",
+// identityScope reports whether sc is a scope outside the resource grammar
+// that a user-facing authorization may be granted.
+func identityScope(sc string) bool {
+	switch sc {
+	case "openid", "fhirUser", "profile",
+		"launch", "launch/patient", "launch/encounter",
+		"offline_access", "online_access":
+		return true
+	}
+	return false
 }
 
 // scopesSupported is advertised in the discovery documents.
-var scopesSupported = []string{
-	"openid", "fhirUser", "profile",
-	"launch", "launch/patient", "launch/encounter",
-	"offline_access", "online_access",
-	"patient/*.read", "patient/*.rs", "patient/*.cruds", "patient/*.*",
-	"user/*.read", "user/*.rs", "user/*.cruds", "user/*.*",
-	"system/*.read", "system/*.rs", "system/*.cruds", "system/*.*",
+func scopesSupported() []string {
+	return []string{
+		"openid", "fhirUser", "profile",
+		"launch", "launch/patient", "launch/encounter",
+		"offline_access", "online_access",
+		"patient/*.read", "patient/*.rs", "patient/*.cruds", "patient/*.*",
+		"user/*.read", "user/*.rs", "user/*.cruds", "user/*.*",
+		"system/*.read", "system/*.rs", "system/*.cruds", "system/*.*",
+	}
 }
 
 // grantScopes keeps, in order and once each, the requested scopes the
@@ -37,7 +43,7 @@ func grantScopes(requested string, system bool) []string {
 		if system {
 			ok = resourceScope(sc, "system")
 		} else {
-			ok = slices.Contains(identityScopes, sc) || resourceScope(sc, "patient") || resourceScope(sc, "user")
+			ok = identityScope(sc) || resourceScope(sc, "patient") || resourceScope(sc, "user")
 		}
 		if ok {
 			granted = append(granted, sc)

@@ -146,10 +146,14 @@ const (
 	SimulateFHIR401 Simulation = "fhir_401"
 )
 
-var simulations = []Simulation{
-	SimulateNone, SimulateInvalidClientID, SimulateInvalidRedirectURI, SimulateInvalidScope,
-	SimulateInvalidClientSecret, SimulateInvalidClient, SimulateInvalidJTI,
-	SimulateExpiredRegistrationToken, SimulateExpiredRefreshToken, SimulateFHIR401,
+func (sim Simulation) known() bool {
+	switch sim {
+	case SimulateNone, SimulateInvalidClientID, SimulateInvalidRedirectURI, SimulateInvalidScope,
+		SimulateInvalidClientSecret, SimulateInvalidClient, SimulateInvalidJTI,
+		SimulateExpiredRegistrationToken, SimulateExpiredRefreshToken, SimulateFHIR401:
+		return true
+	}
+	return false
 }
 
 // LaunchContext is what an EHR launch hands the app.
@@ -398,7 +402,7 @@ func (s *Server) NewLaunch(lc LaunchContext) (string, error) {
 	if !s.patientIDs[lc.Patient] {
 		return "", ErrUnknownPatient
 	}
-	if !slices.Contains(simulations, lc.Simulate) {
+	if !lc.Simulate.known() {
 		return "", ErrUnknownSimulation
 	}
 	code, err := randomString()

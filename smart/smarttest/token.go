@@ -62,10 +62,12 @@ type idTokenClaims struct {
 	Nonce    string `json:"nonce,omitempty"`
 }
 
-// Single-valued parameters of a token request.
-var tokenParams = []string{
-	"grant_type", "code", "redirect_uri", "code_verifier", "client_id", "client_secret",
-	"client_assertion", "client_assertion_type", "refresh_token", "scope",
+// tokenParams are the single-valued parameters of a token request.
+func tokenParams() []string {
+	return []string{
+		"grant_type", "code", "redirect_uri", "code_verifier", "client_id", "client_secret",
+		"client_assertion", "client_assertion_type", "refresh_token", "scope",
+	}
 }
 
 // token is the token endpoint.
@@ -80,7 +82,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeTokenError(w, badRequest(err.Error()))
 		return
 	}
-	for _, p := range tokenParams {
+	for _, p := range tokenParams() {
 		if len(form[p]) > 1 {
 			writeTokenError(w, badRequest("parameter "+p+" is repeated"))
 			return
