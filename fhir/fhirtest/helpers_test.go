@@ -13,7 +13,7 @@ import (
 const patientB = "0a1b2c3d-0000-4000-8000-00000000000b"
 
 // fixtureStore returns a store loaded with testdata/two-patients.json.
-func fixtureStore(t *testing.T) *Store {
+func fixtureStore(t testing.TB) *Store {
 	t.Helper()
 	data, err := os.ReadFile("testdata/two-patients.json")
 	if err != nil {

@@ -153,6 +153,9 @@ type query struct {
 	summaryCount bool
 }
 
+// maxOffset bounds _offset, so that offset arithmetic cannot overflow.
+const maxOffset = 1 << 20
+
 // errBadParam is a search parameter value the server cannot understand.
 var errBadParam = errors.New("invalid search parameter value")
 
@@ -178,7 +181,7 @@ func parseQuery(typ string, q url.Values, ignorePatient bool) (query, error) {
 			continue
 		case "_offset":
 			n, err := strconv.Atoi(vals[len(vals)-1])
-			if err != nil || n < 0 {
+			if err != nil || n < 0 || n > maxOffset {
 				return query{}, errBadParam
 			}
 			out.offset = n

@@ -69,7 +69,7 @@ func TestSearch(t *testing.T) {
 
 func TestSearchRefusesBadValues(t *testing.T) {
 	ts, _ := startServer(t, Options{})
-	for _, path := range []string{"/Observation?_count=many", "/Observation?_count=-1", "/Observation?date=yesterday", "/Observation?date=ge2024-13-01"} {
+	for _, path := range []string{"/Observation?_count=many", "/Observation?_count=-1", "/Observation?date=yesterday", "/Observation?date=ge2024-13-01", "/Observation?_offset=9223372036854775807"} {
 		r := call(t, "GET", ts.URL+path, "")
 		if r.status != 400 || outcomeCode(r) != "invalid" {
 			t.Errorf("GET %s: got %d %q; want 400 with an OperationOutcome", path, r.status, outcomeCode(r))
@@ -119,6 +119,7 @@ func TestSearchPageSize(t *testing.T) {
 		{"_count wins", 2, "/Observation?_count=3", 3},
 		{"_count=0 counts only", 0, "/Observation?_count=0", 0},
 		{"_summary=count", 0, "/Observation?_summary=count", 0},
+		{"_offset past the end", 0, "/Observation?_offset=9", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
