@@ -206,6 +206,9 @@ func decodeReason(typ string, err error) string {
 	if errors.As(err, &se) {
 		return fmt.Sprintf("invalid %s: malformed JSON", safeType(typ))
 	}
+	if errors.Is(err, errStringNumber) {
+		return fmt.Sprintf("invalid %s: %v", safeType(typ), err)
+	}
 	msg := err.Error()
 	// samply enums: "unknown ObservationStatus code `…`".
 	if rest, ok := strings.CutPrefix(msg, "unknown "); ok {

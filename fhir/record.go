@@ -199,6 +199,69 @@ func (b *recordBuilder) add(r Resource, name string) {
 // models, which reject unknown enum codes and mistyped fields. Other types
 // are returned as nil, unchecked.
 func decodeStrict(typ string, raw []byte) (any, error) {
+	v, err := decodeSamply(typ, raw)
+	if err != nil || v == nil {
+		return v, err
+	}
+	if err := checkNumbers(raw); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// errStringNumber is a decimal written as a JSON string, which samply's
+// json.Number fields accept and FHIR JSON forbids.
+var errStringNumber = errors.New("a quantity or decimal value is a string, not a number")
+
+// checkNumbers rejects quantity values and decimals written as strings.
+func checkNumbers(raw []byte) error {
+	if !bytes.Contains(raw, []byte(`"value`)) {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	if !numbersOK(v) {
+		return errStringNumber
+	}
+	return nil
+}
+
+func numbersOK(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		if val, ok := t["value"]; ok {
+			if _, isStr := val.(string); isStr {
+				_, u := t["unit"]
+				_, c := t["code"]
+				_, cmp := t["comparator"]
+				if u || c || cmp {
+					return false
+				}
+			}
+		}
+		if val, ok := t["valueDecimal"]; ok {
+			if _, isStr := val.(string); isStr {
+				return false
+			}
+		}
+		for _, x := range t {
+			if !numbersOK(x) {
+				return false
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if !numbersOK(x) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func decodeSamply(typ string, raw []byte) (any, error) {
 	switch typ {
 	case "Observation":
 		v, err := r4.UnmarshalObservation(raw)
