@@ -26,6 +26,16 @@ func countsAsEvidence(fd Finding) bool {
 	return true
 }
 
+// countsForSafety: comorbidities that gate safety count whatever their
+// status, except refuted or entered-in-error (section 8).
+func countsForSafety(fd Finding) bool {
+	switch strings.ToLower(fd.VerificationStatus) {
+	case "refuted", "entered-in-error":
+		return false
+	}
+	return true
+}
+
 // deriveDisease establishes distant metastatic disease from findings of
 // Kind distant (section 8); uncertain ones (regional or distant) ask.
 func deriveDisease(f Facts) diseaseOut {

@@ -396,7 +396,7 @@ type allergyHit struct {
 func (s *state) allergyHits() []allergyHit {
 	var hits []allergyHit
 	for _, a := range s.f.Allergies {
-		if !countsAsEvidence(a.Finding) {
+		if !countsForSafety(a.Finding) {
 			continue
 		}
 		cs := strings.ToLower(a.ClinicalStatus)

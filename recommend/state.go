@@ -106,7 +106,7 @@ func derive(f Facts, now time.Time, set Settings, table []Rule) *state {
 
 	s.comorb = map[ComorbidityKind][]Comorbidity{}
 	for _, c := range f.Comorbidities {
-		if !countsAsEvidence(c.Finding) {
+		if !countsForSafety(c.Finding) {
 			continue
 		}
 		s.comorb[c.Kind] = append(s.comorb[c.Kind], c)
