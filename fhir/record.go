@@ -475,6 +475,12 @@ func (c *Client) FetchRecord(ctx context.Context, patientID string) (*Record, er
 		}()
 	}
 	wg.Wait()
+	// Report the failure that stopped the wave, not the cancellations it caused.
+	for _, r := range results {
+		if r.err != nil && fatalSearchError(r.err) && !errors.Is(r.err, context.Canceled) {
+			return nil, fmt.Errorf("fhir: fetch record: %w", r.err)
+		}
+	}
 	if patientErr != nil {
 		return nil, fmt.Errorf("fhir: fetch record: %w", patientErr)
 	}
