@@ -11,6 +11,16 @@
 // Everything lives in memory and expires; a Server is safe for concurrent
 // use. It never logs, so codes and tokens cannot leak through it.
 //
+// Lifetimes: launch codes last an hour and may be used again (a reloaded
+// launch works); authorization codes are single use and last 60 s (a
+// replayed code also revokes the tokens it bought); a standalone picker
+// choice lasts 10 minutes and is made once; access tokens last
+// Config.AccessTokenLifetime; refresh tokens (issued for offline_access or
+// online_access) last 24 hours. A refresh returns a new refresh token and,
+// as with the launcher's stateless tokens, leaves the old one valid until
+// it expires. Simulations are chosen per EHR launch (LaunchContext), so a
+// standalone launch or a backend-services client never simulates errors.
+//
 // Status codes of token errors follow the launcher: invalid_request,
 // unsupported_grant_type and invalid_scope answer 400; invalid_grant answers
 // 401 (as the launcher does, although RFC 6749 says 400); invalid_client
