@@ -82,6 +82,7 @@ func (e *AuthError) LogValue() slog.Value {
 		slog.String("stage", e.Stage),
 		slog.String("code", e.Code),
 		slog.Int("status", e.Status),
+		slog.String("hint", e.Hint),
 	)
 }
 
