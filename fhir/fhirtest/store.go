@@ -93,6 +93,19 @@ func decodeObject(data []byte) (map[string]any, error) {
 	return doc, nil
 }
 
+// marshal encodes v as JSON without escaping <, > and &: FHIR clients that
+// compare raw bytes (a comparator "<" read as "\u003c") must see them as
+// written.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // Put stores a resource as given, creating it or adding a version. A resource
 // without an id is given a random one.
 func (s *Store) Put(data []byte) (Resource, error) {
@@ -142,7 +155,7 @@ func (s *Store) putLocked(typ, id string, doc map[string]any) (Resource, error) 
 	meta["lastUpdated"] = now.Format(instantLayout)
 	doc["meta"] = meta
 	doc["id"] = id
-	raw, err := json.Marshal(doc)
+	raw, err := marshal(doc)
 	if err != nil {
 		return Resource{}, fmt.Errorf("fhirtest: encode resource: %v", err)
 	}

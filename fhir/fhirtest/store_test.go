@@ -127,3 +127,16 @@ func TestLibraryBundlesLoad(t *testing.T) {
 		})
 	}
 }
+
+func TestStoredJSONKeepsComparators(t *testing.T) {
+	ts, store := startServer(t, Options{})
+	if _, err := store.Put([]byte(`{"resourceType":"Observation","id":"pr-pct","subject":{"reference":"Patient/pat-a"},"valueQuantity":{"comparator":"<","value":0.5,"unit":"%"},"note":[{"text":"a & b > c"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/Observation/pr-pct", "/Observation?_id=pr-pct"} {
+		body := string(call(t, "GET", ts.URL+path, "").body)
+		if !strings.Contains(body, `"comparator":"<"`) || !strings.Contains(body, `"a & b > c"`) {
+			t.Errorf("GET %s: got %s; want <, > and & unescaped", path, body)
+		}
+	}
+}
