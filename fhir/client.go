@@ -160,8 +160,11 @@ type Resource struct {
 	// Mode is the Bundle entry's search mode ("match", "include"), if any.
 	Mode string
 
-	// decoded caches the strict decode done while building a Record.
-	decoded any
+	// decoded caches the strict decode done while building a Record, and
+	// status the status as written (samply decodes a missing one as a code).
+	decoded    any
+	status     string
+	statusRead bool
 }
 
 // Ref is "Type/ID", or the fullUrl when the resource has no id.

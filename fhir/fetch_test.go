@@ -207,7 +207,7 @@ func TestFetchRecordWave(t *testing.T) {
 	}
 	sort.Strings(types)
 	want := []string{"AllergyIntolerance", "CarePlan", "Condition", "MedicationAdministration", "MedicationRequest",
-		"MedicationStatement", "Observation", "Procedure"}
+		"MedicationStatement", "Observation", "Procedure", "Specimen"}
 	if strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Errorf("searched %v; want %v", types, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/mbcplan/mbcplan/recommend"
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -303,6 +304,9 @@ func firstNonEmpty(s ...string) string {
 // statusOfResource is the status as written in the resource's JSON (samply
 // decodes a missing status as a real code).
 func statusOfResource(r *Resource) string {
+	if r.statusRead {
+		return r.status
+	}
 	var h struct {
 		Status json.RawMessage `json:"status"`
 	}
@@ -326,43 +330,55 @@ func ccCode(cc *r4.CodeableConcept) string {
 
 // ---- drugs ----
 
-// drugPatterns are the name patterns matched in medication text, most
-// specific first; a match is blanked so that "trastuzumab deruxtecan" does
-// not also read as trastuzumab.
+// drugPatterns are the drug and brand names matched in medication text,
+// normalised (see normName), longest first: a match is blanked so that
+// "trastuzumab deruxtecan" does not also read as trastuzumab.
 var drugPatterns = buildDrugPatterns()
 
 type drugPattern struct {
-	re    *regexp.Regexp
+	name  string // normalised, padded with spaces
 	drugs []string
 }
 
 func buildDrugPatterns() []drugPattern {
 	names := map[string][]string{}
 	for d := range drugClasses {
-		names[d] = []string{d}
+		names[normName(d)] = []string{d}
 	}
 	for k, v := range brandNames {
-		names[k] = v
+		names[normName(k)] = v
 	}
-	keys := make([]string, 0, len(names))
-	for k := range names {
-		keys = append(keys, k)
+	out := make([]drugPattern, 0, len(names))
+	for k, v := range names {
+		out = append(out, drugPattern{" " + k + " ", v})
 	}
-	// Longer names first: "trastuzumab deruxtecan" before "trastuzumab".
-	sort.Slice(keys, func(i, j int) bool {
-		if len(keys[i]) != len(keys[j]) {
-			return len(keys[i]) > len(keys[j])
+	sort.Slice(out, func(i, j int) bool {
+		if len(out[i].name) != len(out[j].name) {
+			return len(out[i].name) > len(out[j].name)
 		}
-		return keys[i] < keys[j]
+		return out[i].name < out[j].name
 	})
-	out := make([]drugPattern, 0, len(keys))
-	for _, k := range keys {
-		pat := regexp.QuoteMeta(k)
-		pat = strings.ReplaceAll(pat, `\-`, `[- ]?`)
-		pat = strings.ReplaceAll(pat, " ", `[\s-]+`)
-		out = append(out, drugPattern{regexp.MustCompile(`(?i)(^|[^a-z])` + pat + `($|[^a-z])`), names[k]})
-	}
 	return out
+}
+
+// normName lower-cases s and turns every run of characters other than
+// letters and digits into one space.
+func normName(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127 && unicode.IsLetter(r) {
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+			continue
+		}
+		space = true
+	}
+	return b.String()
 }
 
 // matchDrugs returns the canonical drug names of the RxNorm codings and the
@@ -380,13 +396,16 @@ func matchDrugs(codings []r4.Coding, texts ...string) []string {
 		if t == "" {
 			continue
 		}
-		t = strings.ToLower(t)
+		t = " " + normName(t) + " "
 		for _, p := range drugPatterns {
-			if loc := p.re.FindStringIndex(t); loc != nil {
+			if len(p.name) > len(t) {
+				continue
+			}
+			if i := strings.Index(t, p.name); i >= 0 {
 				for _, d := range p.drugs {
 					set[d] = true
 				}
-				t = t[:loc[0]] + strings.Repeat(" ", loc[1]-loc[0]) + t[loc[1]:]
+				t = t[:i+1] + strings.Repeat("#", len(p.name)-2) + t[i+len(p.name)-1:]
 			}
 		}
 	}

@@ -188,6 +188,7 @@ func (b *recordBuilder) add(r Resource, name string) {
 		b.seen[key] = true
 	}
 	r.decoded = decoded
+	r.status, r.statusRead = statusOf(head.Status), true
 	if r.Type == "CarePlan" {
 		b.rec.CarePlans = append(b.rec.CarePlans, r)
 		return
@@ -419,9 +420,9 @@ type search struct {
 // FetchRecord reads the patient's record in one parallel wave: the Patient,
 // Observations by the code lists of section 2 and by category laboratory
 // (codes matched locally), Conditions, MedicationRequests, -Statements and
-// -Administrations, Procedures, AllergyIntolerances and CarePlans. Specimens
-// and Medications that results point to and that did not come with them are
-// read in a second, parallel step. Every resource is checked against the
+// -Administrations, Procedures, AllergyIntolerances, Specimens and CarePlans.
+// Specimens and Medications that results point to and that did not come with
+// them are read in a second, parallel step. Every resource is checked against the
 // patient. A search the server refuses (403, 404, 400, 405, 501) is listed
 // in Skipped; 401, server errors and timeouts fail the whole read.
 func (c *Client) FetchRecord(ctx context.Context, patientID string) (*Record, error) {
@@ -444,6 +445,7 @@ func (c *Client) FetchRecord(ctx context.Context, patientID string) (*Record, er
 		{"Procedure", url.Values{"patient": {pv}}},
 		{"AllergyIntolerance", url.Values{"patient": {pv}}},
 		{"CarePlan", url.Values{"patient": {pv}}},
+		{"Specimen", url.Values{"patient": {pv}}},
 	}
 	type result struct {
 		res []Resource
