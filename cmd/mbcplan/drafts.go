@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/mbcplan/mbcplan/fhir"
+)
+
+// draftView is a draft as the UI sees it.
+type draftView struct {
+	ID         string   `json:"id"`
+	Version    string   `json:"version"`
+	Status     string   `json:"status"`
+	Where      string   `json:"where"`
+	Identifier string   `json:"identifier"`
+	OptionID   string   `json:"optionId,omitempty"`
+	Note       string   `json:"note,omitempty"`
+	Subject    string   `json:"subject"`
+	Created    bool     `json:"created"`
+	Replaced   []string `json:"replaced,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
+}
+
+// carePlanHead is what the view reads from a CarePlan.
+type carePlanHead struct {
+	Subject struct {
+		Reference string `json:"reference"`
+	} `json:"subject"`
+	InstantiatesURI []string `json:"instantiatesUri"`
+	Note            []struct {
+		Text   string `json:"text"`
+		Author *struct {
+			Reference string `json:"reference"`
+		} `json:"authorReference"`
+	} `json:"note"`
+	Extension []struct {
+		URL         string `json:"url"`
+		ValueString string `json:"valueString"`
+	} `json:"extension"`
+}
+
+func viewOf(d *fhir.Draft) *draftView {
+	if d == nil {
+		return nil
+	}
+	v := &draftView{ID: d.ID, Version: d.VersionID, Status: d.Status, Where: d.Where,
+		Identifier: d.Identifier, Created: d.Created, Replaced: d.Replaced, Warnings: d.Warnings}
+	var h carePlanHead
+	if json.Unmarshal(d.CarePlan, &h) == nil {
+		v.Subject = h.Subject.Reference
+		for _, u := range h.InstantiatesURI {
+			if i := lastIndexByte(u, '#'); i >= 0 {
+				v.OptionID = u[i+1:]
+			}
+		}
+		for _, n := range h.Note {
+			if n.Author != nil && n.Author.Reference != "" {
+				v.Note = n.Text
+			}
+		}
+	}
+	return v
+}
+
+func lastIndexByte(s string, b byte) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == b {
+			return i
+		}
+	}
+	return -1
+}
+
+// writer is the session's write-back: the EHR where it can keep CarePlans,
+// the app store otherwise (or as configured).
+func (a *app) writer(s *session) *fhir.Writer {
+	w := &fhir.Writer{Client: s.client, Store: a.store}
+	switch s.ehr.WriteBack {
+	case "ehr":
+		w.Mode = fhir.WriteEHR
+	case "app-store":
+		w.Mode = fhir.WriteAppStore
+	}
+	return w
+}
+
+func (a *app) draftContext(s *session, optionID, note string) fhir.DraftContext {
+	dc := fhir.DraftContext{
+		PatientRef:   "Patient/" + s.launch.PatientID,
+		ClinicianRef: s.launch.FHIRUser,
+		Now:          a.now(),
+		OptionID:     optionID,
+		Note:         note,
+	}
+	if s.launch.EncounterID != "" {
+		dc.EncounterRef = "Encounter/" + s.launch.EncounterID
+	}
+	return dc
+}
+
+func (a *app) currentDraft(ctx context.Context, s *session) *draftView {
+	s.mu.Lock()
+	id := s.draftID
+	s.mu.Unlock()
+	if id == "" {
+		return nil
+	}
+	d, err := a.writer(s).Read(ctx, id)
+	if err != nil {
+		return nil
+	}
+	return viewOf(d)
+}
+
+type draftRequest struct {
+	OptionID string `json:"optionId" validate:"required,max=100"`
+	Note     string `json:"note" validate:"max=4000"`
+}
+
+// postDraft writes the draft for the chosen option: the plan is computed
+// again from the session's own facts, so the draft can only be about the
+// patient of this launch.
+func (a *app) postDraft(c *gin.Context) {
+	s := sessionOf(c)
+	var req draftRequest
+	if err := bindJSON(c, &req); err != nil {
+		respondError(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	p, f, err := a.planFor(ctx, s, false)
+	if err != nil {
+		respondError(c, err)
+		return
+	}
+	dc := a.draftContext(s, req.OptionID, req.Note)
+	if p.Patient.Ref != dc.PatientRef {
+		respondError(c, newAppError(http.StatusConflict, "wrong-patient",
+			"The plan is not about the patient open in this launch. Nothing was written.", errors.New("plan patient does not match launch")))
+		return
+	}
+	d, err := a.writer(s).WriteDraft(ctx, p, f, dc)
+	if err != nil {
+		if errors.Is(err, fhir.ErrUnknownOption) {
+			respondError(c, newAppError(http.StatusBadRequest, "bad-request", "That option is not in the current plan. Reload the plan and choose again.", err))
+			return
+		}
+		respondError(c, err)
+		return
+	}
+	s.mu.Lock()
+	s.draftID = d.ID
+	s.mu.Unlock()
+	a.metrics.event("draft_written_" + d.Where)
+	c.JSON(http.StatusOK, gin.H{"draft": viewOf(d)})
+}
+
+type editRequest struct {
+	Version          string   `json:"version" validate:"required,max=100"`
+	Note             *string  `json:"note" validate:"omitempty,max=4000"`
+	RemoveActivities []string `json:"removeActivities" validate:"max=50,dive,max=100"`
+}
+
+func (a *app) openDraftID(c *gin.Context, s *session) (string, bool) {
+	s.mu.Lock()
+	id := s.draftID
+	s.mu.Unlock()
+	if id == "" {
+		respondError(c, newAppError(http.StatusConflict, "no-draft", "There is no draft yet: write a draft first.", nil))
+		return "", false
+	}
+	return id, true
+}
+
+func (a *app) postEdit(c *gin.Context) {
+	s := sessionOf(c)
+	var req editRequest
+	if err := bindJSON(c, &req); err != nil {
+		respondError(c, err)
+		return
+	}
+	id, ok := a.openDraftID(c, s)
+	if !ok {
+		return
+	}
+	d, err := a.writer(s).Edit(c.Request.Context(), id, req.Version, fhir.Edit{Note: req.Note, RemoveActivities: req.RemoveActivities}, a.draftContext(s, "", ""))
+	if err != nil {
+		a.respondWriteError(c, err)
+		return
+	}
+	a.metrics.event("draft_edited")
+	c.JSON(http.StatusOK, gin.H{"draft": viewOf(d)})
+}
+
+type acceptRequest struct {
+	Version string `json:"version" validate:"required,max=100"`
+}
+
+func (a *app) postAccept(c *gin.Context) {
+	s := sessionOf(c)
+	var req acceptRequest
+	if err := bindJSON(c, &req); err != nil {
+		respondError(c, err)
+		return
+	}
+	id, ok := a.openDraftID(c, s)
+	if !ok {
+		return
+	}
+	acc, err := a.writer(s).Accept(c.Request.Context(), id, req.Version, a.draftContext(s, "", ""))
+	if err != nil {
+		a.respondWriteError(c, err)
+		return
+	}
+	a.metrics.event("draft_accepted")
+	out := gin.H{"draft": viewOf(&acc.Proposal), "accepted": gin.H{"id": acc.Plan.ID, "where": acc.Plan.Where, "status": acc.Plan.Status}}
+	if acc.Note != nil {
+		out["accepted"].(gin.H)["documentReference"] = gin.H{"id": acc.Note.ID, "where": acc.Note.Where}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type rejectRequest struct {
+	Version string `json:"version" validate:"required,max=100"`
+	Reason  string `json:"reason" validate:"required,min=3,max=2000"`
+}
+
+func (a *app) postReject(c *gin.Context) {
+	s := sessionOf(c)
+	var req rejectRequest
+	if err := bindJSON(c, &req); err != nil {
+		respondError(c, err)
+		return
+	}
+	id, ok := a.openDraftID(c, s)
+	if !ok {
+		return
+	}
+	d, err := a.writer(s).Reject(c.Request.Context(), id, req.Version, req.Reason, a.draftContext(s, "", ""))
+	if err != nil {
+		a.respondWriteError(c, err)
+		return
+	}
+	a.metrics.event("draft_rejected")
+	c.JSON(http.StatusOK, gin.H{"draft": viewOf(d)})
+}
+
+// respondWriteError answers a conflict with the current version, what
+// changed and the clinician's pending change, so nothing is lost.
+func (a *app) respondWriteError(c *gin.Context, err error) {
+	var ce *fhir.ConflictError
+	if errors.As(err, &ce) {
+		loggerFrom(c).Warn("draft conflict", "action", ce.Action, "requestID", requestIDOf(c))
+		var cur *draftView
+		if ce.Current != nil {
+			cur = &draftView{ID: ce.Current.ID, Version: ce.Current.VersionID}
+			var h struct {
+				Status string `json:"status"`
+			}
+			if json.Unmarshal(ce.Current.Raw, &h) == nil {
+				cur.Status = h.Status
+			}
+		}
+		c.AbortWithStatusJSON(http.StatusConflict, gin.H{
+			"error":     "conflict",
+			"message":   "Someone changed this draft since you opened it. Your change is kept below; review what changed and try again.",
+			"current":   cur,
+			"changes":   ce.Changes,
+			"yourEdit":  gin.H{"action": ce.Action, "edit": ce.Edit, "reason": ce.Reason},
+			"requestId": requestIDOf(c),
+		})
+		return
+	}
+	if errors.Is(err, fhir.ErrNotOpen) {
+		respondError(c, newAppError(http.StatusConflict, "not-open", "This draft was already accepted, rejected or replaced.", err))
+		return
+	}
+	respondError(c, err)
+}

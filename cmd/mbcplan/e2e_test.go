@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is an io.Writer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// urlWriter hands the first "listening on URL" line to the test.
+type urlWriter struct {
+	once sync.Once
+	ch   chan string
+	rest syncBuffer
+}
+
+var listeningRE = regexp.MustCompile(`listening on (http://\S+)`)
+
+func (w *urlWriter) Write(p []byte) (int, error) {
+	if m := listeningRE.FindSubmatch(p); m != nil {
+		w.once.Do(func() { w.ch <- string(m[1]) })
+	}
+	return w.rest.Write(p)
+}
+
+type server struct {
+	base string
+	logs *syncBuffer
+}
+
+const testData = "../../testdata/patients"
+
+// startServer runs `mbcplan serve` in-process on a free port, as a user would
+// start it, and stops it when the test ends.
+func startServer(t *testing.T, extra ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &urlWriter{ch: make(chan string, 1)}
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--sandbox-data", testData}, extra...)
+	go func() { done <- run(ctx, args, func(string) string { return "" }, out, logs) }()
+	var base string
+	select {
+	case base = <-out.ch:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited before listening: %v\nlogs:\n%s", err, logs.String())
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatalf("serve did not print its URL within 60s; logs:\n%s", logs.String())
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	// /healthz answers once the server serves.
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /healthz: status %d; want 200", resp.StatusCode)
+	}
+	return &server{base: base, logs: logs}
+}
+
+// browser is an HTTP client that follows redirects and keeps cookies, as a
+// browser profile does.
+func browser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second}
+}
+
+func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", u, err)
+	}
+	return resp, string(b)
+}
+
+var launchLinkRE = regexp.MustCompile(`href="(/sandbox/launch\?[^"]*patient=([^"&]+)[^"]*)"`)
+
+// launchLinks maps patient id → the launcher's plain "Launch" link.
+func launchLinks(t *testing.T, s *server, c *http.Client) map[string]string {
+	t.Helper()
+	resp, body := get(t, c, s.base+"/")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /: status %d; want 200", resp.StatusCode)
+	}
+	links := map[string]string{}
+	for _, m := range launchLinkRE.FindAllStringSubmatch(body, -1) {
+		href := html.UnescapeString(m[1])
+		if strings.Contains(href, "sim=") {
+			continue
+		}
+		id, _ := url.QueryUnescape(html.UnescapeString(m[2]))
+		if _, ok := links[id]; !ok {
+			links[id] = s.base + href
+		}
+	}
+	if len(links) == 0 {
+		t.Fatalf("launcher lists no launch links; page:\n%s", body)
+	}
+	return links
+}
+
+// launchPatient follows the launcher's link for patient through the SMART
+// EHR launch and returns the app page URL and the launch id.
+func launchPatient(t *testing.T, s *server, c *http.Client, patient string) (appURL, launch string) {
+	t.Helper()
+	links := launchLinks(t, s, c)
+	link, ok := links[patient]
+	if !ok {
+		t.Fatalf("launcher has no link for %s; has %d patients", patient, len(links))
+	}
+	resp, body := get(t, c, link)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("launch of %s ended with status %d; body:\n%s", patient, resp.StatusCode, body)
+	}
+	final := resp.Request.URL
+	if !strings.HasPrefix(final.Path, "/app/") {
+		t.Fatalf("launch of %s ended at %s; want /app/{launch}", patient, final.Path)
+	}
+	return final.String(), strings.TrimPrefix(final.Path, "/app/")
+}
+
+func getJSON(t *testing.T, c *http.Client, u string, v any) int {
+	t.Helper()
+	resp, body := get(t, c, u)
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("GET %s: not JSON (%v): %.300s", u, err, body)
+	}
+	return resp.StatusCode
+}
+
+func postJSON(t *testing.T, c *http.Client, u string, in, out any) int {
+	t.Helper()
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Post(u, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("POST %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("POST %s: answer not JSON (%v): %.300s", u, err, body)
+		}
+	}
+	return resp.StatusCode
+}
+
+type planAnswer struct {
+	Plan struct {
+		Patient struct {
+			Ref string `json:"ref"`
+		} `json:"patient"`
+		Subtype struct {
+			ER   struct{ Value string } `json:"er"`
+			HER2 struct{ Value string } `json:"her2"`
+		} `json:"subtype"`
+		Options []struct {
+			ID string `json:"id"`
+		} `json:"options"`
+	} `json:"plan"`
+	Facts struct {
+		Patient struct {
+			Ref string `json:"ref"`
+		} `json:"patient"`
+	} `json:"facts"`
+	Context struct {
+		NeedPatientBanner bool `json:"needPatientBanner"`
+	} `json:"context"`
+	Error string `json:"error"`
+}
+
+func TestLauncherToAppOverHTTP(t *testing.T) {
+	s := startServer(t)
+	c := browser(t)
+	appURL, launch := launchPatient(t, s, c, "mbc-01")
+
+	resp, body := get(t, c, appURL)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET app page: status %d; want 200", resp.StatusCode)
+	}
+	if !strings.Contains(body, launch) {
+		t.Errorf("app page does not carry its launch id")
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-ancestors") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("app page CSP = %q; want frame-ancestors and no unsafe-inline", csp)
+	}
+	if xfo := resp.Header.Get("X-Frame-Options"); xfo != "" {
+		t.Errorf("X-Frame-Options = %q; want none (the EHR may frame the app)", xfo)
+	}
+
+	var p planAnswer
+	if st := getJSON(t, c, s.base+"/api/"+launch+"/plan", &p); st != http.StatusOK {
+		t.Fatalf("GET plan: status %d (%s); want 200", st, p.Error)
+	}
+	if p.Facts.Patient.Ref != "Patient/mbc-01" || p.Plan.Patient.Ref != "Patient/mbc-01" {
+		t.Errorf("plan patient = %q / facts patient = %q; want Patient/mbc-01", p.Plan.Patient.Ref, p.Facts.Patient.Ref)
+	}
+}
+
+func TestTwoLaunchesOneCookieJarStaySeparate(t *testing.T) {
+	s := startServer(t)
+	c := browser(t) // one cookie jar, as two tabs of one browser profile
+	_, l1 := launchPatient(t, s, c, "mbc-01")
+	_, l2 := launchPatient(t, s, c, "mbc-03")
+	if l1 == l2 {
+		t.Fatalf("two launches share one launch id")
+	}
+	for i := 0; i < 3; i++ { // interleaved
+		for _, tc := range []struct{ launch, want string }{{l1, "Patient/mbc-01"}, {l2, "Patient/mbc-03"}} {
+			var p planAnswer
+			if st := getJSON(t, c, s.base+"/api/"+tc.launch+"/plan", &p); st != http.StatusOK {
+				t.Fatalf("GET plan: status %d (%s)", st, p.Error)
+			}
+			if p.Plan.Patient.Ref != tc.want || p.Facts.Patient.Ref != tc.want {
+				t.Fatalf("round %d: launch shows %q; want %q", i, p.Plan.Patient.Ref, tc.want)
+			}
+		}
+	}
+}
+
+func TestBadLaunchInputIsAnsweredClearly(t *testing.T) {
+	s := startServer(t)
+	c := browser(t)
+	tests := []struct {
+		name, path string
+		status     int
+		want       string
+	}{
+		{"no iss", "/launch", http.StatusBadRequest, "without the EHR"},
+		{"iss not a URL", "/launch?iss=not-a-url&launch=x", http.StatusBadRequest, "not a URL"},
+		{"unknown iss", "/launch?iss=" + url.QueryEscape("https://ehr.example.org/fhir") + "&launch=x", http.StatusBadRequest, "not set up"},
+		{"callback without state", "/callback?code=abc", http.StatusBadRequest, "sign-in"},
+		{"callback with forged state", "/callback?code=abc&state=forged", http.StatusBadRequest, "sign-in"},
+		{"unknown launch id", "/app/" + strings.Repeat("A", 43), http.StatusUnauthorized, "session has ended"},
+		{"malformed launch id", "/app/not-a-launch", http.StatusUnauthorized, "session has ended"},
+		{"path outside the app", "/app/..%2f..%2fetc", http.StatusNotFound, "does not exist"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := get(t, c, s.base+tc.path)
+			if resp.StatusCode != tc.status {
+				t.Errorf("GET %s: status %d; want %d", tc.path, resp.StatusCode, tc.status)
+			}
+			if !strings.Contains(body, tc.want) {
+				t.Errorf("GET %s: page does not say %q:\n%.400s", tc.path, tc.want, body)
+			}
+			if strings.Contains(body, "goroutine") || strings.Contains(body, ".go:") {
+				t.Errorf("GET %s: page shows internals", tc.path)
+			}
+		})
+	}
+	var e struct{ Error, Message, RequestID string }
+	if st := getJSON(t, c, s.base+"/api/"+strings.Repeat("B", 43)+"/plan", &e); st != http.StatusUnauthorized || e.Error != "session-expired" {
+		t.Errorf("API with unknown launch: status %d error %q; want 401 session-expired", st, e.Error)
+	}
+}
+
+func TestLogsHoldNoSecretsOrIdentifiers(t *testing.T) {
+	s := startServer(t)
+	c := browser(t)
+	// Capture the OAuth code and state of one launch by not following the
+	// callback redirect automatically.
+	var seen []string
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		for _, k := range []string{"code", "state", "launch", "iss"} {
+			if v := req.URL.Query().Get(k); v != "" {
+				seen = append(seen, v)
+			}
+		}
+		return nil
+	}
+	_, launch := launchPatient(t, s, c, "mbc-01")
+	var p planAnswer
+	getJSON(t, c, s.base+"/api/"+launch+"/plan", &p)
+	seen = append(seen, launch, "mbc-01")
+	logs := s.logs.String()
+	if !strings.Contains(logs, `"route"`) {
+		t.Fatalf("no access log lines captured; logs:\n%s", logs)
+	}
+	for _, v := range seen {
+		if len(v) >= 6 && strings.Contains(logs, v) {
+			t.Errorf("logs contain a launch value (%d chars) that must stay out", len(v))
+		}
+	}
+	if name := "Patient/mbc-01"; strings.Contains(logs, name) {
+		t.Errorf("logs contain the patient reference")
+	}
+	fmt.Fprint(io.Discard, logs)
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/mbcplan/mbcplan/fhir"
+	"github.com/mbcplan/mbcplan/smart"
+)
+
+// classifyDomain maps the errors of smart and fhir to what the clinician
+// sees; nil when err is none of theirs.
+func classifyDomain(err error) *appError {
+	var auth *smart.AuthError
+	if errors.As(err, &auth) {
+		if auth.Stage == smart.StageRefresh {
+			return &appError{status: http.StatusUnauthorized, kind: "relaunch",
+				message: "Your sign-in to the EHR has ended. Please open mbcplan again from the patient's chart.", cause: err}
+		}
+		msg := "The EHR refused to sign mbcplan in"
+		if auth.Code != "" {
+			msg += " (" + auth.Code + ")"
+		}
+		return &appError{status: http.StatusBadRequest, kind: "launch-failed",
+			message: msg + ". Nothing was read or written.", hint: auth.Hint, cause: err}
+	}
+	switch {
+	case errors.Is(err, smart.ErrUnknownIssuer):
+		return &appError{status: http.StatusBadRequest, kind: "unknown-issuer",
+			message: "mbcplan is not set up for the EHR that opened it.",
+			hint:    "Add this EHR's FHIR base URL (the iss) to mbcplan's EHR configuration (--ehr-config or MBCPLAN_EHR_ISSUER).", cause: err}
+	case errors.Is(err, smart.ErrStateMismatch), errors.Is(err, smart.ErrMissingCode):
+		return &appError{status: http.StatusBadRequest, kind: "launch-failed",
+			message: "This sign-in link was already used or is not valid. Please open mbcplan again from the patient's chart.", cause: err}
+	case errors.Is(err, smart.ErrStateExpired):
+		return &appError{status: http.StatusBadRequest, kind: "launch-failed",
+			message: "The sign-in took too long and expired. Please open mbcplan again from the patient's chart.", cause: err}
+	case errors.Is(err, smart.ErrReauthorize), errors.Is(err, fhir.ErrUnauthorized):
+		return &appError{status: http.StatusUnauthorized, kind: "relaunch",
+			message: "Your sign-in to the EHR has ended. Please open mbcplan again from the patient's chart.", cause: err}
+	case errors.Is(err, smart.ErrDiscovery):
+		return &appError{status: http.StatusBadGateway, kind: "ehr-unreachable",
+			message: "mbcplan could not reach the EHR's sign-in service.",
+			hint:    "Check that the EHR's FHIR base URL serves .well-known/smart-configuration or /metadata.", cause: err}
+	case errors.Is(err, smart.ErrUnsupported):
+		return &appError{status: http.StatusBadGateway, kind: "launch-failed",
+			message: "The EHR does not support how mbcplan is set up to sign in.",
+			hint:    "Check the client authentication (public, secret, private_key_jwt) configured for this EHR against what it advertises.", cause: err}
+	case errors.Is(err, smart.ErrIDToken):
+		return &appError{status: http.StatusBadGateway, kind: "launch-failed",
+			message: "The EHR's identity token could not be verified, so mbcplan did not sign you in.", cause: err}
+	case errors.Is(err, smart.ErrNoPatient):
+		return &appError{status: http.StatusBadRequest, kind: "launch-failed",
+			message: "The EHR did not say which patient is open. Please open mbcplan from a patient's chart.", cause: err}
+	case errors.Is(err, fhir.ErrForbidden):
+		return &appError{status: http.StatusForbidden, kind: "forbidden",
+			message: "The EHR did not allow this. Nothing was changed.", cause: err}
+	case errors.Is(err, fhir.ErrNotFound):
+		return &appError{status: http.StatusNotFound, kind: "not-found",
+			message: "The EHR could not find that record.", cause: err}
+	case errors.Is(err, fhir.ErrPreconditionFailed), errors.Is(err, fhir.ErrConflict):
+		return &appError{status: http.StatusConflict, kind: "conflict",
+			message: "Someone else changed this draft. Your edit was kept; review the changes and try again.", cause: err}
+	}
+	var re *fhir.ResponseError
+	if errors.As(err, &re) && re.Status >= 500 {
+		return &appError{status: http.StatusBadGateway, kind: "ehr-unreachable",
+			message: "The EHR answered with an error. Nothing was changed. Please try again.", cause: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return &appError{status: http.StatusBadGateway, kind: "ehr-unreachable",
+			message: "mbcplan could not reach the EHR. Nothing was changed. Please try again.", cause: err}
+	}
+	return nil
+}

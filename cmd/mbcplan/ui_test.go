@@ -1,0 +1,686 @@
+package main
+
+// Browser tests of the clinician's screen: headless Chromium driven with
+// chromedp against `mbcplan serve` and its sandbox EHR. In CI (CI=true) a
+// missing Chromium fails the tests; elsewhere they skip.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// uiTimeout bounds each browser test; a step that waits for an element that
+// never comes fails at this deadline rather than hanging.
+const uiTimeout = 30 * time.Second
+
+// chromiumPath finds Chromium, or skips (fails in CI) with what to install.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("Chromium is not installed; CI must run the browser tests: apt-get install chromium")
+	}
+	t.Skip("Chromium not found; install it to run the browser tests: apt-get install chromium")
+	return ""
+}
+
+// tab is one browser tab and what its page logged.
+type tab struct {
+	ctx     context.Context
+	base    context.Context // ctx without the test's deadline, for reports
+	mu      sync.Mutex
+	console []string
+}
+
+// newBrowser starts headless Chromium with a fresh profile and returns its
+// first tab. The browser stops when the test ends.
+func newBrowser(t *testing.T) *tab {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("no-pings", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("start Chromium: %v", err)
+	}
+	tb := &tab{ctx: ctx, base: ctx}
+	tb.watchConsole()
+	// Each step shares the test's deadline.
+	dctx, dcancel := context.WithTimeout(ctx, uiTimeout)
+	t.Cleanup(dcancel)
+	tb.ctx = dctx
+	return tb
+}
+
+// newTab opens another tab in the same browser profile.
+func (tb *tab) newTab(t *testing.T) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(tb.ctx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a second tab: %v", err)
+	}
+	nt := &tab{ctx: ctx, base: ctx}
+	nt.watchConsole()
+	return nt
+}
+
+// watchConsole keeps the page's console errors and uncaught exceptions
+// (CSP violations among them).
+func (tb *tab) watchConsole() {
+	msgs := chromedp.Console(tb.ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == "error" {
+				tb.mu.Lock()
+				tb.console = append(tb.console, m.String())
+				tb.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// noConsoleErrors fails when the page logged an error, an exception or a
+// CSP violation.
+func (tb *tab) noConsoleErrors(t *testing.T) {
+	t.Helper()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, m := range tb.console {
+		t.Errorf("browser console: %s", m)
+	}
+}
+
+func (tb *tab) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(tb.ctx, steps...); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, tb.report())
+	}
+}
+
+// report says where the tab is and what it shows, for a failure message.
+func (tb *tab) report() string {
+	ctx, cancel := context.WithTimeout(tb.base, 5*time.Second)
+	defer cancel()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		return "(page state unavailable)"
+	}
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ""`))
+	if err != nil {
+		return "at " + loc
+	}
+	return "at " + loc + ", page text:\n" + text
+}
+
+func (tb *tab) text(t *testing.T, css string) string {
+	t.Helper()
+	s, err := chromedp.Run(tb.ctx, chromedp.Text(chromedp.CSS(css), chromedp.NodeVisible))
+	if err != nil {
+		t.Fatalf("read %s: %v", css, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func (tb *tab) attr(t *testing.T, css, name string) string {
+	t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](
+		fmt.Sprintf(`(function(){var e=document.querySelector(%q);return e?(e.getAttribute(%q)||""):"<absent>";})()`, css, name)))
+	if err != nil {
+		t.Fatalf("read %s[%s]: %v", css, name, err)
+	}
+	return v
+}
+
+func (tb *tab) eval(t *testing.T, js string) string {
+	t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+func (tb *tab) visible(t *testing.T, css string) bool {
+	t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](
+		fmt.Sprintf(`(function(){var e=document.querySelector(%q);return !!e&&e.getClientRects().length>0;})()`, css)))
+	if err != nil {
+		t.Fatalf("check %s: %v", css, err)
+	}
+	return v
+}
+
+// wait waits until the element is visible.
+func (tb *tab) wait(t *testing.T, css string) {
+	t.Helper()
+	tb.do(t, "wait for "+css, chromedp.WaitVisible(chromedp.CSS(css)))
+}
+
+// screenshot writes a full-page PNG to the screenshots folder:
+// $MBCPLAN_SCREENSHOTS, or screenshots/ at the repository root (git-ignored).
+func (tb *tab) screenshot(t *testing.T, name string) {
+	t.Helper()
+	dir := os.Getenv("MBCPLAN_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "screenshots")
+	}
+	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("screenshot folder: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatalf("write screenshot: %v", err)
+	}
+}
+
+// launchFromLauncher opens the sandbox launcher and follows the patient's
+// Launch link (or "with patient banner") to the app, then waits for the plan.
+func (tb *tab) launchFromLauncher(t *testing.T, s *server, patient string, banner bool) string {
+	t.Helper()
+	sel := fmt.Sprintf(`a.launch[href="/sandbox/launch?patient=%s"]`, url.QueryEscape(patient))
+	if banner {
+		sel = fmt.Sprintf(`a[href="/sandbox/launch?banner=1&patient=%s"]`, url.QueryEscape(patient))
+	}
+	tb.do(t, "open the launcher", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS(sel)))
+	tb.do(t, "launch "+patient, chromedp.Click(chromedp.CSS(sel)))
+	tb.wait(t, "#receptor-er")
+	return tb.launchID(t)
+}
+
+// launchID is the launch id of the app page open in the tab.
+func (tb *tab) launchID(t *testing.T) string {
+	t.Helper()
+	loc, err := chromedp.Run(tb.ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(loc)
+	if err != nil || !strings.HasPrefix(u.Path, "/app/") {
+		t.Fatalf("tab is at %s; want /app/{launch}", loc)
+	}
+	return strings.TrimPrefix(u.Path, "/app/")
+}
+
+// waitFor waits until the JavaScript condition holds.
+func (tb *tab) waitFor(t *testing.T, what, cond string) {
+	t.Helper()
+	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](cond)); err != nil {
+		t.Fatalf("waiting for %s (%s): %v", what, cond, err)
+	}
+}
+
+// draftOf reads the launch's draft from the API, as the EHR would see it.
+type draftAnswer struct {
+	Draft *struct {
+		ID, Version, Status, Where, Subject, OptionID, Note string
+	} `json:"draft"`
+	Plan struct {
+		Patient struct{ Ref string } `json:"patient"`
+	} `json:"plan"`
+}
+
+func draftOf(t *testing.T, s *server, launch string) draftAnswer {
+	t.Helper()
+	var a draftAnswer
+	if st := getJSON(t, http.DefaultClient, s.base+"/api/"+launch+"/plan", &a); st != http.StatusOK {
+		t.Fatalf("GET plan: status %d", st)
+	}
+	return a
+}
+
+func TestBrowserLaunchPlanDraftAccept(t *testing.T) {
+	start := time.Now()
+	s := startUIServer(t)
+	b := newBrowser(t)
+
+	b.do(t, "open the launcher", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("a.launch")))
+	b.screenshot(t, "launcher.png")
+	launch := b.launchFromLauncher(t, s, "mbc-01", false)
+
+	// The receptor panel shows the record's values, each with its source.
+	for _, tc := range []struct{ row, want string }{
+		{"#receptor-er", "positive"}, {"#receptor-pr", "positive"},
+		{"#receptor-her2", "negative"}, {"#receptor-her2-low", "yes"},
+	} {
+		if got := b.attr(t, tc.row, "data-value"); got != tc.want {
+			t.Errorf("%s value = %q; want %q", tc.row, got, tc.want)
+		}
+	}
+	if got := b.text(t, "#receptor-er a.ref"); got != "Observation/mbc-01-er" {
+		t.Errorf("ER source = %q; want Observation/mbc-01-er", got)
+	}
+	if got := b.text(t, "#receptor-her2"); !strings.Contains(got, "IHC 1+") {
+		t.Errorf("HER2 row = %q; want the IHC 1+ detail", got)
+	}
+	if got := b.text(t, "#subtype"); !strings.Contains(got, "HR+/HER2-") {
+		t.Errorf("subtype = %q; want HR+/HER2-", got)
+	}
+	if n := b.eval(t, `String(document.querySelectorAll("#timeline svg circle.mark").length)`); n != "4" {
+		t.Errorf("timeline marks = %s; want 4 (ER, PR, HER2, HER2 IHC)", n)
+	}
+	if b.visible(t, "#banner") {
+		t.Errorf("patient banner shown; the launch did not ask for one")
+	}
+	// Options, preferred first, with their basis.
+	if got := b.attr(t, "#option-list > li:first-child", "data-option-id"); got != "H02-nsai-cdk46" {
+		t.Errorf("first option = %q; want H02-nsai-cdk46", got)
+	}
+	if got := b.text(t, `[data-option-id="H02-nsai-cdk46"] .why`); !strings.Contains(got, "H02") || !strings.Contains(got, "Observation/mbc-01-er") {
+		t.Errorf("option basis = %q; want facts with sources and rule H02", got)
+	}
+	if got := b.text(t, `[data-option-id="H02-nsai-cdk46"] .flags`); !strings.Contains(got, "QTcF") {
+		t.Errorf("option flags = %q; want the ribociclib QT flag", got)
+	}
+	// A source link leads to the resource in the source list.
+	b.do(t, "follow a source link", chromedp.Click(chromedp.CSS("#receptor-er a.ref")))
+	if got := b.eval(t, `location.hash`); got != "#src-Observation-mbc-01-er" {
+		t.Errorf("source link went to %q; want #src-Observation-mbc-01-er", got)
+	}
+	b.screenshot(t, "plan.png")
+
+	// Statements change the plan at once and are shown as the clinician's.
+	b.do(t, "state QTcF", chromedp.SendKeys(chromedp.CSS("#st-qtcf"), "430\r"))
+	b.waitFor(t, "QTcF in the plan", `!!document.querySelector('#stated-list [data-statement="qtcf"]') && !document.querySelector('[data-id="ecg-qtcf"]')`)
+	if got := b.text(t, `#stated-list [data-statement="qtcf"]`); got != "QTcF: 430 ms" {
+		t.Errorf("stated QTcF = %q; want \"QTcF: 430 ms\"", got)
+	}
+	b.do(t, "state visceral crisis", chromedp.SetValue(chromedp.CSS("#st-visceralCrisis"), "true"), dispatchChange("#st-visceralCrisis"))
+	b.waitFor(t, "chemotherapy first", `document.querySelector("#option-list > li:first-child").getAttribute("data-option-id") === "H16-chemo"`)
+	b.do(t, "withdraw visceral crisis", chromedp.SetValue(chromedp.CSS("#st-visceralCrisis"), ""), dispatchChange("#st-visceralCrisis"))
+	b.waitFor(t, "endocrine option first again", `document.querySelector("#option-list > li:first-child").getAttribute("data-option-id") === "H02-nsai-cdk46"`)
+	b.do(t, "state ER negative from a report", chromedp.SetValue(chromedp.CSS("#st-er"), "negative"), dispatchChange("#st-er"))
+	b.waitFor(t, "ER stated by the clinician", `document.querySelector("#receptor-er").getAttribute("data-value") === "negative"`)
+	if got := b.text(t, "#receptor-er"); !strings.Contains(got, "stated by the clinician") {
+		t.Errorf("ER row = %q; want \"stated by the clinician\"", got)
+	}
+	b.do(t, "withdraw ER", chromedp.SetValue(chromedp.CSS("#st-er"), ""), dispatchChange("#st-er"))
+	b.waitFor(t, "ER from the record", `document.querySelector("#receptor-er").getAttribute("data-value") === "positive"`)
+
+	// Choose, note, write, accept.
+	b.do(t, "choose the preferred option", chromedp.Click(chromedp.CSS(`label[for="opt-H02-nsai-cdk46"]`)))
+	if got := b.text(t, "#chosen"); !strings.Contains(got, "Letrozole or anastrozole") {
+		t.Errorf("chosen = %q; want the preferred option's title", got)
+	}
+	b.do(t, "write a note and the draft",
+		chromedp.SendKeys(chromedp.CSS("#note"), "Discussed with the patient; prefers oral therapy."),
+		chromedp.Click(chromedp.CSS("#write-draft")))
+	b.wait(t, `#draft-status[data-status="draft"]`)
+	if got := b.attr(t, "#draft-status", "data-where"); got != "ehr" {
+		t.Errorf("draft where = %q; want ehr (the sandbox keeps CarePlans)", got)
+	}
+	if got := b.text(t, "#draft-where"); !strings.Contains(got, "Written to the EHR as CarePlan/") {
+		t.Errorf("draft where = %q; want it written to the EHR", got)
+	}
+	d := draftOf(t, s, launch)
+	if d.Draft == nil || d.Draft.Subject != "Patient/mbc-01" || d.Draft.OptionID != "H02-nsai-cdk46" {
+		t.Fatalf("draft = %+v; want subject Patient/mbc-01 and option H02-nsai-cdk46", d.Draft)
+	}
+	b.do(t, "accept", chromedp.Click(chromedp.CSS("#accept")))
+	b.wait(t, "#accepted-where")
+	if got := b.attr(t, "#draft-status", "data-status"); got != "completed" {
+		t.Errorf("proposal status after accept = %q; want completed", got)
+	}
+	if got := b.text(t, "#accepted-where"); !strings.Contains(got, "in the EHR as CarePlan/") {
+		t.Errorf("accepted = %q; want the active CarePlan in the EHR", got)
+	}
+	if b.visible(t, "#accept") {
+		t.Errorf("Accept still offered after acceptance")
+	}
+	b.screenshot(t, "accepted.png")
+	b.noConsoleErrors(t)
+	t.Logf("launch → plan → statements → draft → accept in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// dispatchChange fires the change event a user's selection fires.
+func dispatchChange(css string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new Event("change"))`, css))(ctx, t)
+		return err
+	})
+}
+
+func TestBrowserTwoPatientsInTwoTabs(t *testing.T) {
+	start := time.Now()
+	s := startUIServer(t)
+	one := newBrowser(t)
+	two := one.newTab(t)
+
+	l1 := one.launchFromLauncher(t, s, "mbc-01", true)
+	l2 := two.launchFromLauncher(t, s, "mbc-03", true)
+	if l1 == l2 {
+		t.Fatalf("two tabs share one launch id")
+	}
+	check := func(step string) {
+		t.Helper()
+		for _, tc := range []struct {
+			tb              *tab
+			name, ref, her2 string
+		}{{one, "Alma Synthetica", "Patient/mbc-01", "negative"}, {two, "Clara Mockdata", "Patient/mbc-03", "positive"}} {
+			if got := tc.tb.text(t, "#banner-name"); got != tc.name {
+				t.Errorf("%s: banner shows %q; want %q", step, got, tc.name)
+			}
+			if got := tc.tb.attr(t, "body", "data-patient"); got != tc.ref {
+				t.Errorf("%s: page is about %q; want %q", step, got, tc.ref)
+			}
+			if got := tc.tb.attr(t, "#receptor-her2", "data-value"); got != tc.her2 {
+				t.Errorf("%s: %s HER2 = %q; want %q", step, tc.ref, got, tc.her2)
+			}
+		}
+	}
+	check("after both launches")
+
+	// Interleaved: a statement in each tab, then a draft in each.
+	one.do(t, "tab 1: state QTcF", chromedp.SendKeys(chromedp.CSS("#st-qtcf"), "440\r"))
+	two.do(t, "tab 2: state progression", chromedp.SetValue(chromedp.CSS("#st-progression"), "false"), dispatchChange("#st-progression"))
+	one.wait(t, `#stated-list [data-statement="qtcf"]`)
+	two.wait(t, `#stated-list [data-statement="progression"]`)
+	if one.visible(t, `#stated-list [data-statement="progression"]`) || two.visible(t, `#stated-list [data-statement="qtcf"]`) {
+		t.Errorf("a statement made in one tab shows in the other")
+	}
+	check("after statements")
+
+	two.do(t, "tab 2: choose", chromedp.Click(chromedp.CSS(`#option-list > li:first-child label`)))
+	one.do(t, "tab 1: choose", chromedp.Click(chromedp.CSS(`#option-list > li:first-child label`)))
+	two.do(t, "tab 2: write draft", chromedp.Click(chromedp.CSS("#write-draft")))
+	one.do(t, "tab 1: write draft", chromedp.Click(chromedp.CSS("#write-draft")))
+	one.wait(t, `#draft-status[data-status="draft"]`)
+	two.wait(t, `#draft-status[data-status="draft"]`)
+	one.do(t, "tab 1: reload", chromedp.Reload())
+	one.wait(t, `#draft-status[data-status="draft"]`)
+	check("after drafts and a reload")
+
+	for _, tc := range []struct{ launch, want string }{{l1, "Patient/mbc-01"}, {l2, "Patient/mbc-03"}} {
+		d := draftOf(t, s, tc.launch)
+		if d.Draft == nil {
+			t.Fatalf("launch for %s has no draft", tc.want)
+		}
+		if d.Draft.Subject != tc.want || d.Plan.Patient.Ref != tc.want {
+			t.Errorf("draft subject = %q, plan patient = %q; want %q", d.Draft.Subject, d.Plan.Patient.Ref, tc.want)
+		}
+	}
+	one.noConsoleErrors(t)
+	two.noConsoleErrors(t)
+	t.Logf("two tabs, interleaved, in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// startUIServer is startServer on a port picked here (TEMPORARY while
+// --addr 127.0.0.1:0 is refused by the config check).
+func startUIServer(t *testing.T, extra ...string) *server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, append(extra, "--addr", addr)...)
+}
+
+// tabTo presses Tab until the focused element matches css.
+func (tb *tab) tabTo(t *testing.T, css string) {
+	t.Helper()
+	cond := fmt.Sprintf(`!!document.activeElement && document.activeElement.matches(%q)`, css)
+	for i := 0; i < 300; i++ {
+		ok, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](cond))
+		if err != nil {
+			t.Fatalf("tab to %s: %v", css, err)
+		}
+		if ok {
+			// Keyboard focus must be visible.
+			style := tb.eval(t, `getComputedStyle(document.activeElement).outlineStyle`)
+			if style == "none" {
+				t.Errorf("focus on %s is not visible (outline none)", css)
+			}
+			return
+		}
+		tb.do(t, "press Tab", chromedp.KeyEvent(kb.Tab))
+	}
+	t.Fatalf("%s cannot be reached with the Tab key", css)
+}
+
+func TestBrowserKeyboardOnly(t *testing.T) {
+	start := time.Now()
+	s := startUIServer(t)
+	b := newBrowser(t)
+	b.do(t, "open the launcher", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("a.launch")))
+
+	b.tabTo(t, `a.launch[href="/sandbox/launch?patient=mbc-14"]`)
+	b.do(t, "Enter on Launch", chromedp.KeyEvent(kb.Enter))
+	b.wait(t, "#option-list > li")
+	if got := b.attr(t, "body", "data-patient"); got != "Patient/mbc-14" {
+		t.Fatalf("launched %q; want Patient/mbc-14", got)
+	}
+	b.tabTo(t, "input[name=option]")
+	b.do(t, "Space on the first option", chromedp.KeyEvent(" "))
+	b.waitFor(t, "option chosen", `document.querySelector("#option-list > li:first-child input").checked`)
+	b.tabTo(t, "#note")
+	b.do(t, "type a note", chromedp.KeyEvent("Typed with the keyboard."))
+	b.tabTo(t, "#write-draft")
+	b.do(t, "Enter on Write draft", chromedp.KeyEvent(kb.Enter))
+	b.wait(t, `#draft-status[data-status="draft"]`)
+	b.tabTo(t, "#accept")
+	b.do(t, "Enter on Accept", chromedp.KeyEvent(kb.Enter))
+	b.wait(t, "#accepted-where")
+	d := draftOf(t, s, b.launchID(t))
+	if d.Draft == nil || d.Draft.Subject != "Patient/mbc-14" || d.Draft.Note != "Typed with the keyboard." {
+		t.Errorf("draft = %+v; want subject Patient/mbc-14 and the typed note", d.Draft)
+	}
+	b.noConsoleErrors(t)
+	t.Logf("keyboard-only flow in %v", time.Since(start).Round(time.Millisecond))
+}
+
+func TestBrowserDraftInAppStoreAndReject(t *testing.T) {
+	s := startUIServer(t, "--sandbox-careplan-readonly")
+	b := newBrowser(t)
+	b.launchFromLauncher(t, s, "mbc-14", false)
+	b.do(t, "choose and write", chromedp.Click(chromedp.CSS(`#option-list > li:first-child label`)), chromedp.Click(chromedp.CSS("#write-draft")))
+	b.wait(t, `#draft-status[data-status="draft"]`)
+	if got := b.attr(t, "#draft-status", "data-where"); got != "app-store" {
+		t.Errorf("draft where = %q; want app-store (the EHR refuses CarePlans)", got)
+	}
+	if got := b.text(t, "#draft-where"); !strings.Contains(got, "mbcplan store") {
+		t.Errorf("draft where = %q; want it to say the app's store", got)
+	}
+	// Rejecting needs a reason.
+	b.do(t, "reject without a reason", chromedp.Click(chromedp.CSS("#reject")))
+	b.wait(t, "#alert")
+	b.do(t, "reject with a reason", chromedp.SendKeys(chromedp.CSS("#reject-reason"), "Patient prefers to wait for the trial."), chromedp.Click(chromedp.CSS("#reject")))
+	b.wait(t, `#draft-status[data-status="revoked"]`)
+	b.noConsoleErrors(t)
+}
+
+func TestBrowserConflictIsShownPlainly(t *testing.T) {
+	s := startUIServer(t)
+	b := newBrowser(t)
+	launch := b.launchFromLauncher(t, s, "mbc-01", false)
+	b.do(t, "choose and write", chromedp.Click(chromedp.CSS(`#option-list > li:first-child label`)),
+		chromedp.SendKeys(chromedp.CSS("#note"), "First note."), chromedp.Click(chromedp.CSS("#write-draft")))
+	b.wait(t, `#draft-status[data-status="draft"]`)
+
+	// Someone else edits the draft meanwhile (another clinician, another tab).
+	d := draftOf(t, s, launch)
+	var edited struct{ Error string }
+	if st := postJSON(t, http.DefaultClient, s.base+"/api/"+launch+"/draft/edit",
+		map[string]any{"version": d.Draft.Version, "note": "Changed elsewhere."}, &edited); st != http.StatusOK {
+		t.Fatalf("edit elsewhere: status %d (%s)", st, edited.Error)
+	}
+
+	b.do(t, "edit the note on the old version",
+		chromedp.Clear(chromedp.CSS("#note")), chromedp.SendKeys(chromedp.CSS("#note"), "My note."),
+		chromedp.Click(chromedp.CSS("#save-note")))
+	b.wait(t, "#conflict")
+	if got := b.text(t, "#conflict"); !strings.Contains(got, "Someone else changed this draft") || !strings.Contains(got, "My note.") {
+		t.Errorf("conflict panel = %q; want it to say so and keep my note", got)
+	}
+	if n := b.eval(t, `String(document.querySelectorAll("#conflict-changes li").length)`); n == "0" {
+		t.Errorf("conflict panel lists no changes")
+	}
+	b.screenshot(t, "conflict.png")
+	b.do(t, "apply my note on their version", chromedp.Click(chromedp.CSS("#conflict-retry")))
+	b.waitFor(t, "my note saved", `!!document.querySelector("#draft-note") && document.querySelector("#draft-note").textContent === "My note."`)
+	if got := draftOf(t, s, launch).Draft.Note; got != "My note." {
+		t.Errorf("draft note = %q; want \"My note.\"", got)
+	}
+	b.noConsoleErrors(t)
+}
+
+func TestBrowserErrorsAreClinicianPages(t *testing.T) {
+	s := startUIServer(t)
+	b := newBrowser(t)
+
+	// A launch id the server does not know: a page, not a trace.
+	b.do(t, "open an unknown launch", chromedp.Navigate(s.base+"/app/"+strings.Repeat("A", 43)), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if got := b.text(t, "main"); !strings.Contains(got, "session has ended") || strings.Contains(got, "goroutine") || strings.Contains(got, ".go:") {
+		t.Errorf("unknown launch page = %q; want a plain 'session has ended' page", got)
+	}
+
+	// The EHR refuses every FHIR call: the app says so on a page.
+	b.do(t, "launch with FHIR 401", chromedp.Navigate(s.base+"/sandbox/launch?patient=mbc-01&sim=fhir_401"))
+	b.wait(t, "#fatal")
+	got := b.text(t, "#fatal")
+	if strings.Contains(got, "goroutine") || strings.Contains(got, ".go:") || strings.Contains(got, "Bearer") {
+		t.Errorf("error panel shows internals: %q", got)
+	}
+	if !regexp.MustCompile(`Reference: [0-9a-f]{8,}`).MatchString(got) {
+		t.Errorf("error panel = %q; want a request reference", got)
+	}
+	b.screenshot(t, "error.png")
+}
+
+// TestBrowserInsideEHRFrame loads the app in an iframe of a page on another
+// origin, as an EHR shows it: allowed when the origin is configured as the
+// EHR's frame origin, refused by Chromium otherwise.
+func TestBrowserInsideEHRFrame(t *testing.T) {
+	var frameSrc string
+	ehrPage := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>EHR</title><h1>EHR chart</h1><iframe id="app" width="1200" height="800" src="%s"></iframe>
+<script>document.getElementById("app").addEventListener("load", function(){ document.body.setAttribute("data-loaded", "1"); });</script>`, frameSrc)
+	}
+	allowed := httptest.NewServer(http.HandlerFunc(ehrPage))
+	t.Cleanup(allowed.Close)
+	other := httptest.NewServer(http.HandlerFunc(ehrPage))
+	t.Cleanup(other.Close)
+	// "localhost" is another origin (and site) than the app's 127.0.0.1.
+	allowedOrigin := strings.Replace(allowed.URL, "127.0.0.1", "localhost", 1)
+	otherOrigin := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+
+	cfg := filepath.Join(t.TempDir(), "ehrs.json")
+	ehrs := []map[string]any{{"name": "framing EHR", "issuer": allowedOrigin + "/fhir", "clientId": "mbcplan", "frameOrigins": []string{allowedOrigin}}}
+	data, err := json.Marshal(ehrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startUIServer(t, "--sandbox", "on", "--ehr-config", cfg)
+	frameSrc = s.base + "/sandbox/launch?patient=mbc-01"
+
+	// The headers: a strict CSP whose frame-ancestors names the EHR, and no
+	// X-Frame-Options.
+	c := browser(t)
+	appURL, _ := launchPatient(t, s, c, "mbc-01")
+	resp, body := get(t, c, appURL)
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"script-src 'self'", "frame-ancestors 'self' " + allowedOrigin, "object-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP = %q; want %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, otherOrigin) {
+		t.Errorf("CSP = %q; want no unsafe-* and no unconfigured origin", csp)
+	}
+	if xfo := resp.Header.Get("X-Frame-Options"); xfo != "" {
+		t.Errorf("X-Frame-Options = %q; want none", xfo)
+	}
+	// No inline script, handler or style in the page the CSP protects.
+	for _, tag := range regexp.MustCompile(`(?is)<script\b[^>]*>.*?</script>`).FindAllString(body, -1) {
+		if !regexp.MustCompile(`(?is)^<script\b[^>]*\bsrc="/static/[^"]+"[^>]*>\s*</script>$`).MatchString(tag) {
+			t.Errorf("app page has an inline script: %.80s", tag)
+		}
+	}
+	if m := regexp.MustCompile(`(?i)<[^>]*\s(on[a-z]+|style)\s*=`).FindString(body); m != "" {
+		t.Errorf("app page has an inline handler or style attribute: %.80s", m)
+	}
+
+	b := newBrowser(t)
+	b.do(t, "open the EHR page", chromedp.Navigate(allowedOrigin+"/"))
+	b.waitFor(t, "the app in the frame", `document.body.getAttribute("data-loaded") === "1"`)
+	frame := b.frameTab(t, s.base+"/app/")
+	if frame == nil {
+		t.Fatalf("no app frame from %s inside %s", s.base, allowedOrigin)
+	}
+	frame.wait(t, "#receptor-er")
+	if got := frame.attr(t, "#receptor-er", "data-value"); got != "positive" {
+		t.Errorf("framed app: ER = %q; want positive", got)
+	}
+	b.screenshot(t, "in-ehr-frame.png")
+
+	// The same app framed by an origin that is not configured is refused.
+	b.do(t, "open the other page", chromedp.Navigate(otherOrigin+"/"))
+	b.waitFor(t, "the frame settled", `document.body.getAttribute("data-loaded") === "1"`)
+	if f := b.frameTab(t, s.base+"/app/"); f != nil {
+		if ok, err := chromedp.Run(f.ctx, chromedp.Evaluate[bool](`!!document.getElementById("receptor-er")`)); err == nil && ok {
+			t.Errorf("the app rendered inside %s, an origin not allowed to frame it", otherOrigin)
+		}
+	}
+}
+
+// frameTab attaches to the cross-site iframe whose URL starts with prefix,
+// or returns nil.
+func (tb *tab) frameTab(t *testing.T, prefix string) *tab {
+	t.Helper()
+	infos, err := chromedp.Targets(tb.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range infos {
+		if info.Type == "iframe" && strings.HasPrefix(info.URL, prefix) {
+			ctx, cancel := chromedp.NewContext(tb.ctx, chromedp.WithTargetID(info.TargetID))
+			t.Cleanup(cancel)
+			return &tab{ctx: ctx, base: ctx}
+		}
+	}
+	return nil
+}
