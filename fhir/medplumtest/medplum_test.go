@@ -131,6 +131,7 @@ func newPatient(t *testing.T, s *Server) string {
 // TestMedplum runs the engine-level checks against one server: what the
 // wrapper adds, and what the engine does on its own that our client relies on.
 func TestMedplum(t *testing.T) {
+	t.Parallel()
 	s := startMedplum(t)
 
 	t.Run("metadata lists CarePlan, Provenance and DocumentReference as writable", func(t *testing.T) {
@@ -453,6 +454,8 @@ func TestMedplum(t *testing.T) {
 		r = call(t, s.Client, "GET", s.URL+"/CarePlan/tx-bad-"+pid, "")
 		mustStatus(t, "read the invalid entry", r, http.StatusNotFound)
 	})
+
+	t.Run("every synthetic patient loads with a transaction", func(t *testing.T) { testLoadPatients(t, s) })
 }
 
 // capabilityStatement is the part of a CapabilityStatement the tests read.
@@ -470,9 +473,9 @@ type capabilityStatement struct {
 	} `json:"rest"`
 }
 
-// TestLoadPatients loads every synthetic patient with a transaction and
+// testLoadPatients loads every synthetic patient with a transaction and
 // reads back every resource.
-func TestLoadPatients(t *testing.T) {
+func testLoadPatients(t *testing.T, s *Server) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "patients", "*.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -481,7 +484,6 @@ func TestLoadPatients(t *testing.T) {
 	if len(files) == 0 {
 		t.Skip("no synthetic patients in testdata/patients yet")
 	}
-	s := startMedplum(t)
 	total := 0
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -349,6 +349,28 @@ func (s *Server) LoadBundle(ctx context.Context, data []byte) error {
 	return nil
 }
 
+// Reset empties the server's repository. Medplum's in-memory search scans
+// every resource of a type, so tests that read many patients load and read
+// them one at a time.
+func (s *Server) Reset(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/$medplumtest-reset", nil)
+	if err != nil {
+		return fmt.Errorf("medplumtest: reset: %v", err)
+	}
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("medplumtest: reset: %v", err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return fmt.Errorf("medplumtest: reset: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("medplumtest: reset: status %d", resp.StatusCode)
+	}
+	return nil
+}
+
 // FaultProxy starts a reverse proxy to target (a server's origin or FHIR
 // base; only scheme and host are used) and returns its URL with target's
 // path, for a client to use as its FHIR base. For each request, fault
@@ -367,6 +389,11 @@ func FaultProxy(t testing.TB, target string, fault func(*http.Request) (status i
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(origin)
 			pr.Out.Host = pr.In.Host
+		},
+		// A client that gave up (a cancelled wave) is not news; answer 502
+		// without logging.
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) {
+			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,9 @@
 //   - If-Match checking: the router silently ignores an unquoted If-Match,
 //     which would hide a client bug, so this wrapper answers 400 for it;
 //   - ETag, Location and Content-Type headers;
+//   - POST /fhir/R4/$medplumtest-reset, which empties the repository, so a
+//     test can load one patient at a time (the in-memory search scans every
+//     resource of a type: tenths of a second per search with 300 resources);
 //   - Medplum's validateResource on every create and update (including those
 //     inside a transaction), answering 400 with its OperationOutcome. Only a
 //     request with "X-Medplumtest-Validation: off" skips it: the Go harness
@@ -179,6 +182,11 @@ async function handle(req, res) {
 
   if (req.method === 'GET' && path === 'metadata') {
     send(res, 200, capabilityStatement());
+    return;
+  }
+  if (req.method === 'POST' && path === '$medplumtest-reset') {
+    repo.clear();
+    send(res, 200, { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational' }] });
     return;
   }
   const ifMatch = req.headers['if-match'];
