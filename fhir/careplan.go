@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -407,11 +408,21 @@ func buildActivities(p recommend.Plan, opt *recommend.Option) []r4.CarePlanActiv
 		return cpStr(prefix + "-" + strconv.Itoa(n))
 	}
 	if opt != nil {
+		// Drugs sharing a Choice are alternatives: one of them is given.
+		choices := map[string][]string{}
+		for _, d := range opt.Drugs {
+			if d.Choice != "" && strings.TrimSpace(d.Name) != "" {
+				choices[d.Choice] = append(choices[d.Choice], d.Name)
+			}
+		}
 		for _, d := range opt.Drugs {
 			if strings.TrimSpace(d.Name) == "" {
 				continue
 			}
 			desc := "Part of " + opt.Title
+			if alts := choices[d.Choice]; d.Choice != "" && len(alts) > 1 {
+				desc = "One of " + strings.Join(alts, " or ") + " (choose one); part of " + opt.Title
+			}
 			if opt.Schedule != "" {
 				desc += "; schedule: " + opt.Schedule
 			}
@@ -518,10 +529,16 @@ func itemKindLabel(kind string) string {
 
 // ruleSuffix is " [R1, R2]" or "".
 func ruleSuffix(rules []string) string {
-	if len(rules) == 0 {
+	var uniq []string
+	for _, r := range rules {
+		if r != "" && !slices.Contains(uniq, r) {
+			uniq = append(uniq, r)
+		}
+	}
+	if len(uniq) == 0 {
 		return ""
 	}
-	return " [" + strings.Join(rules, ", ") + "]"
+	return " [" + strings.Join(uniq, ", ") + "]"
 }
 
 // serviceActivity is a ServiceRequest-kind activity; the code is written

@@ -15,6 +15,7 @@ import (
 
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/mbcplan/mbcplan/fhir/fhirtest"
 	"github.com/mbcplan/mbcplan/recommend"
 )
 
@@ -80,7 +81,8 @@ func planHRPositive() recommend.Plan {
 			{
 				ID: "H02-ai-cdk46", Rank: 1, Preferred: true, Title: "Letrozole + ribociclib", Category: "endocrine+cdk46", Line: 1,
 				Drugs: []recommend.Drug{
-					{Name: "letrozole", RxNorm: "72965"},
+					{Name: "letrozole", RxNorm: "72965", Choice: "ai"},
+					{Name: "anastrozole", RxNorm: "84857", Choice: "ai"},
 					{Name: "ribociclib", RxNorm: "1873916"},
 				},
 				Schedule:  "per label",
@@ -395,6 +397,7 @@ func TestCarePlanContent(t *testing.T) {
 		{"flag of another option left out", !noteContains(cp, "only for the alternative")},
 		{"data needed noted", noteContains(cp, "QTcF")},
 		{"narrative escapes text", strings.Contains(cp.Text.Div, "&amp; side effects &lt;before&gt;")},
+		{"alternatives within the option read as a choice", strings.Contains(cp.Text.Div, "One of letrozole or anastrozole (choose one)")},
 	}
 	for _, c := range checks {
 		if !c.ok {
@@ -417,7 +420,7 @@ func TestCarePlanContent(t *testing.T) {
 		}
 		kinds = append(kinds, *a.Id+":"+k)
 	}
-	wantKinds := []string{"drug-1:MedicationRequest", "drug-2:MedicationRequest", "order-3:ServiceRequest", "order-4:ServiceRequest", "item-5:none", "item-6:none", "item-7:none"}
+	wantKinds := []string{"drug-1:MedicationRequest", "drug-2:MedicationRequest", "drug-3:MedicationRequest", "order-4:ServiceRequest", "order-5:ServiceRequest", "item-6:none", "item-7:none", "item-8:none"}
 	if !slices.Equal(kinds, wantKinds) {
 		t.Errorf("got activities %q; want %q", kinds, wantKinds)
 	}
@@ -545,15 +548,15 @@ func TestValidateRejects(t *testing.T) {
 		}},
 		{"narrative status extensions", func(cp *r4.CarePlan) { cp.Text.Status = r4.NarrativeStatusExtensions }},
 		{"product on a ServiceRequest activity", func(cp *r4.CarePlan) {
-			cp.Activity[2].Detail.ProductCodeableConcept = &r4.CodeableConcept{Text: cpStr("tamoxifen")}
+			cp.Activity[3].Detail.ProductCodeableConcept = &r4.CodeableConcept{Text: cpStr("tamoxifen")}
 		}},
 		{"product coded outside RxNorm", func(cp *r4.CarePlan) {
 			cp.Activity[0].Detail.ProductCodeableConcept.Coding[0].System = cpStr("http://snomed.info/sct")
 		}},
 		{"MedicationRequest without product", func(cp *r4.CarePlan) { cp.Activity[0].Detail.ProductCodeableConcept = nil }},
-		{"ServiceRequest without code", func(cp *r4.CarePlan) { cp.Activity[2].Detail.Code = nil }},
+		{"ServiceRequest without code", func(cp *r4.CarePlan) { cp.Activity[3].Detail.Code = nil }},
 		{"order coded in ICD-10", func(cp *r4.CarePlan) {
-			cp.Activity[2].Detail.Code.Coding = []r4.Coding{{System: cpStr("http://hl7.org/fhir/sid/icd-10-cm"), Code: cpStr("Z01")}}
+			cp.Activity[3].Detail.Code.Coding = []r4.Coding{{System: cpStr("http://hl7.org/fhir/sid/icd-10-cm"), Code: cpStr("Z01")}}
 		}},
 		{"activity with reference and detail", func(cp *r4.CarePlan) {
 			cp.Activity[0].Reference = &r4.Reference{Reference: cpStr("MedicationRequest/1")}
@@ -573,4 +576,91 @@ func TestValidateRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCarePlanGoldenScenarios maps every patient of the scenario library
+// through the reader, the rules and the CarePlan mapping.
+func TestCarePlanGoldenScenarios(t *testing.T) {
+	dir, err := fhirtest.LibraryDir()
+	if err != nil {
+		t.Skipf("no scenario library: %v", err)
+	}
+	lib, err := fhirtest.LoadLibrary(dir)
+	if err != nil {
+		t.Fatalf("LoadLibrary: %v", err)
+	}
+	for _, sc := range lib.Scenarios {
+		t.Run(sc.ID, func(t *testing.T) {
+			rec, err := RecordFromBundle(sc.Bundle)
+			if err != nil {
+				t.Fatalf("RecordFromBundle: %v", err)
+			}
+			facts := MapFacts(rec)
+			plan := recommend.Recommend(facts, lib.AsOf, recommend.Settings{})
+			dc := DraftContext{
+				PatientRef: facts.Patient.Ref, ClinicianRef: "Practitioner/dr1", ClinicianName: "Dr. Example Oncologist",
+				Now: lib.AsOf,
+			}
+			cp, err := BuildCarePlan(plan, facts, dc)
+			if err != nil {
+				t.Fatalf("BuildCarePlan: %v", err)
+			}
+			if err := Validate(cp); err != nil {
+				t.Errorf("Validate: %v", err)
+			}
+			b, err := json.Marshal(cp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := r4.UnmarshalCarePlan(b)
+			if err != nil {
+				t.Fatalf("round trip: %v", err)
+			}
+			if err := Validate(&back); err != nil {
+				t.Errorf("Validate after round trip: %v", err)
+			}
+			opt, err := chooseOption(plan, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			if opt != nil {
+				for _, d := range opt.Drugs {
+					want = append(want, d.Name)
+				}
+			}
+			if got := productNames(cp); !slices.Equal(got, want) {
+				t.Errorf("got products %q; want the top option's %q", got, want)
+			}
+			for _, a := range cp.Activity {
+				if a.Detail == nil || a.Detail.ProductCodeableConcept == nil {
+					continue
+				}
+				for _, c := range a.Detail.ProductCodeableConcept.Coding {
+					if !verifiedRxNorm(opt, *c.Code) {
+						t.Errorf("product code %s is not a verified RxNorm of the option", *c.Code)
+					}
+				}
+			}
+			base := filepath.Join("testdata", "careplan", "scenarios", goldenName(sc.ID))
+			checkGolden(t, base+".careplan.json", cp)
+			pv, err := BuildProvenance("CarePlan/cp1/_history/1", ActivityDraft, dc, carePlanSources(cp))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, base+".provenance.json", pv)
+		})
+	}
+}
+
+func verifiedRxNorm(opt *recommend.Option, code string) bool {
+	if opt == nil {
+		return false
+	}
+	for _, d := range opt.Drugs {
+		if d.RxNorm == code {
+			return true
+		}
+	}
+	return false
 }

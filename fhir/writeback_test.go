@@ -237,7 +237,7 @@ func TestEditAndStaleIfMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	note := "Start after dental review."
-	e1, err := w.Edit(ctx, d.ID, d.VersionID, Edit{Note: &note, RemoveActivities: []string{"item-5"}}, cpContext())
+	e1, err := w.Edit(ctx, d.ID, d.VersionID, Edit{Note: &note, RemoveActivities: []string{"item-6"}}, cpContext())
 	if err != nil {
 		t.Fatalf("Edit: %v", err)
 	}
@@ -245,7 +245,7 @@ func TestEditAndStaleIfMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cp.Activity) != 6 || !noteContains(cp, note) || !strings.Contains(cp.Text.Div, "dental review") {
+	if len(cp.Activity) != 7 || !noteContains(cp, note) || !strings.Contains(cp.Text.Div, "dental review") {
 		t.Errorf("edit not applied: %d activities, note %v, narrative %v", len(cp.Activity), noteContains(cp, note), strings.Contains(cp.Text.Div, "dental review"))
 	}
 	if e1.VersionID == d.VersionID {
@@ -269,7 +269,7 @@ func TestEditAndStaleIfMatch(t *testing.T) {
 	if ce.Edit == nil || ce.Edit.Note == nil || *ce.Edit.Note != note2 {
 		t.Errorf("the pending edit was not returned")
 	}
-	if !slices.Contains(ce.Changes, "activity: 7 → 6 entries") || !slices.Contains(ce.Changes, "note: 5 → 6 entries") {
+	if !slices.Contains(ce.Changes, "activity: 8 → 7 entries") || !slices.Contains(ce.Changes, "note: 5 → 6 entries") {
 		t.Errorf("got changes %q; want the activity and note counts", ce.Changes)
 	}
 	if strings.Contains(err.Error(), d.ID) || strings.Contains(err.Error(), "afternoon") {
