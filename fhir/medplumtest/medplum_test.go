@@ -383,16 +383,17 @@ func TestMedplum(t *testing.T) {
 		mustStatus(t, "invalid update", r, http.StatusBadRequest)
 	})
 
-	t.Run("reference search needs Type/id: a bare id matches nothing", func(t *testing.T) {
+	t.Run("reference search compares whole strings: a bare id or an unversioned reference matches nothing", func(t *testing.T) {
 		pid := newPatient(t, s)
 		for range 2 {
 			r := call(t, s.Client, "POST", s.URL+"/Condition", `{"resourceType":"Condition","code":{"text":"x"},"subject":{"reference":"Patient/`+pid+`"}}`)
 			mustStatus(t, "create Condition", r, http.StatusCreated)
 		}
-		tests := []struct {
+		type refCase struct {
 			query string
 			want  int
-		}{
+		}
+		tests := []refCase{
 			{"patient=Patient/" + pid, 2},
 			{"subject=Patient/" + pid, 2},
 			{"patient=" + url.QueryEscape("Patient/"+pid), 2},
@@ -403,11 +404,25 @@ func TestMedplum(t *testing.T) {
 			{"subject=" + pid, 0},
 			{"patient=" + s.URL + "/Patient/" + pid, 0},
 		}
+		// The same string comparison for versioned references: a Provenance
+		// whose target is CarePlan/x/_history/v is not found by target=CarePlan/x.
+		r := call(t, s.Client, "POST", s.URL+"/Provenance", `{"resourceType":"Provenance",
+			"target":[{"reference":"CarePlan/`+pid+`/_history/v1"}],"recorded":"2026-01-01T00:00:00Z",
+			"agent":[{"who":{"reference":"Practitioner/p"}}]}`)
+		mustStatus(t, "create Provenance", r, http.StatusCreated)
+		tests = append(tests,
+			refCase{"target=CarePlan/" + pid, 0},
+			refCase{"target=CarePlan/" + pid + "/_history/v1", 1},
+		)
 		for _, tt := range tests {
-			r := call(t, s.Client, "GET", s.URL+"/Condition?"+tt.query, "")
+			typ := "Condition"
+			if strings.HasPrefix(tt.query, "target=") {
+				typ = "Provenance"
+			}
+			r := call(t, s.Client, "GET", s.URL+"/"+typ+"?"+tt.query, "")
 			mustStatus(t, tt.query, r, http.StatusOK)
 			if got := len(decode[bundle](t, r).Entry); got != tt.want {
-				t.Errorf("Condition?%s: got %d; want %d", tt.query, got, tt.want)
+				t.Errorf("%s?%s: got %d; want %d", typ, tt.query, got, tt.want)
 			}
 		}
 	})
