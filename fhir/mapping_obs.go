@@ -2,6 +2,8 @@ package fhir
 
 import (
 	"encoding/json"
+	"math"
+	"sort"
 	"regexp"
 	"strings"
 
@@ -600,6 +602,7 @@ func (m *mapper) her2(kind obsKind, o *r4.Observation, v value, src recommend.So
 // mergeISH joins ISH ratio and copy-number results of one day and specimen
 // into one HER2 result.
 func (m *mapper) mergeISH() {
+	sort.SliceStable(m.ish, func(i, j int) bool { return lessSource(m.ish[i].Source, m.ish[j].Source) })
 	var merged []recommend.HER2Result
 	for _, r := range m.ish {
 		day := r.Date
@@ -650,6 +653,7 @@ func (m *mapper) specimenSite(o *r4.Observation) (recommend.SpecimenSite, string
 		ref = str(o.Specimen.Reference)
 		texts = append(texts, str(o.Specimen.Display))
 		if r := m.lookup(ref); r != nil {
+			ref = r.Ref() // one name per specimen, however it was referenced
 			if sp, ok := r.decoded.(*r4.Specimen); ok {
 				texts = append(texts, ccAllText(sp.Type))
 				if sp.Collection != nil && sp.Collection.BodySite != nil {
@@ -819,7 +823,7 @@ func (m *mapper) lvef(v value, src recommend.Source, final bool) {
 		val = number(v.q.Value)
 		unit = firstNonEmpty(str(v.q.Unit), str(v.q.Code))
 		if val != nil && (unit == "1" || unit == "{ratio}" || unit == "ratio") && *val <= 1 {
-			p := *val * 100
+			p := math.Round(*val*100*1000) / 1000
 			val, unit = &p, "%"
 		}
 	} else if v.i != nil {
