@@ -3,8 +3,8 @@ package fhir
 import (
 	"encoding/json"
 	"math"
-	"sort"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/mbcplan/mbcplan/recommend"
