@@ -499,8 +499,24 @@ func transportCause(outer, attempt context.Context, err error) error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return errAttemptTimeout
 	}
+	// Keep the cause reachable for errors.Is (the caller's transport may
+	// say "re-authorize") while the message stays generic.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &safeCause{msg: errTransport.Error(), cause: ue.Err}
+	}
 	return errTransport
 }
+
+// safeCause shows a generic message and unwraps to the real cause, whose
+// text (which may quote a URL) is never printed.
+type safeCause struct {
+	msg   string
+	cause error
+}
+
+func (e *safeCause) Error() string { return e.msg }
+func (e *safeCause) Unwrap() error { return e.cause }
 
 var (
 	errAttemptTimeout = errors.New("no answer in time")

@@ -342,3 +342,200 @@ func TestLogsHoldNoSecretsOrIdentifiers(t *testing.T) {
 	}
 	fmt.Fprint(io.Discard, logs)
 }
+
+// simLink is the launcher link for patient with an error simulation.
+func simLink(s *server, patient, sim string) string {
+	return s.base + "/sandbox/launch?" + url.Values{"patient": {patient}, "sim": {sim}}.Encode()
+}
+
+func TestSimulatedEHRErrorsGetSpecificPages(t *testing.T) {
+	s := startServer(t)
+	tests := []struct {
+		sim    string
+		status int
+		want   []string // all must appear on the final page
+	}{
+		{"invalid_client_id", http.StatusBadRequest, []string{"refused to sign mbcplan in", "unauthorized_client"}},
+		{"invalid_scope", http.StatusBadRequest, []string{"refused to sign mbcplan in", "invalid_scope"}},
+		{"invalid_redirect_uri", http.StatusBadRequest, []string{"redirect"}},
+		{"invalid_client_secret", http.StatusBadRequest, []string{"refused to sign mbcplan in", "invalid_client"}},
+		{"invalid_client", http.StatusBadRequest, []string{"refused to sign mbcplan in", "invalid_client"}},
+		{"invalid_jti", http.StatusBadRequest, []string{"refused to sign mbcplan in", "invalid_client"}},
+		{"expired_registration_token", http.StatusBadRequest, []string{"refused to sign mbcplan in", "invalid_client"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.sim, func(t *testing.T) {
+			c := browser(t)
+			resp, body := get(t, c, simLink(s, "mbc-01", tc.sim))
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d; want %d (ended at %s)", resp.StatusCode, tc.status, resp.Request.URL.Path)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(strings.ToLower(body), strings.ToLower(w)) {
+					t.Errorf("final page does not say %q:\n%.600s", w, body)
+				}
+			}
+			if strings.HasPrefix(resp.Request.URL.Path, "/app/") {
+				t.Errorf("a failed launch reached the app page")
+			}
+		})
+	}
+
+	t.Run("fhir_401", func(t *testing.T) {
+		c := browser(t)
+		_, body := get(t, c, simLink(s, "mbc-01", "fhir_401"))
+		_ = body
+		_, launch := launchPatientVia(t, c, simLink(s, "mbc-01", "fhir_401"))
+		var e struct{ Error, Message string }
+		st := getJSON(t, c, s.base+"/api/"+launch+"/plan", &e)
+		if st != http.StatusUnauthorized || e.Error != "relaunch" {
+			t.Errorf("plan with FHIR answering 401: status %d error %q; want 401 relaunch", st, e.Error)
+		}
+		if !strings.Contains(e.Message, "open mbcplan again") {
+			t.Errorf("message %q does not ask for a re-launch", e.Message)
+		}
+	})
+	logs := s.logs.String()
+	for _, leak := range []string{"Bearer ", "code_verifier", "client_secret", "access_token"} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("logs contain %q", leak)
+		}
+	}
+}
+
+// launchPatientVia follows a launch link and returns the app URL and launch id.
+func launchPatientVia(t *testing.T, c *http.Client, link string) (string, string) {
+	t.Helper()
+	resp, body := get(t, c, link)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.Path, "/app/") {
+		t.Fatalf("launch ended at %s with status %d:\n%.300s", resp.Request.URL.Path, resp.StatusCode, body)
+	}
+	return resp.Request.URL.String(), strings.TrimPrefix(resp.Request.URL.Path, "/app/")
+}
+
+type apiDraft struct {
+	Draft struct {
+		ID, Version, Status, Where, Subject, OptionID string
+		Created                                       bool
+	} `json:"draft"`
+	Accepted *struct {
+		ID, Where, Status string
+		DocumentReference *struct{ ID, Where string } `json:"documentReference"`
+	} `json:"accepted"`
+	Error   string   `json:"error"`
+	Changes []string `json:"changes"`
+}
+
+func firstOption(t *testing.T, c *http.Client, s *server, launch string) string {
+	t.Helper()
+	var p planAnswer
+	if st := getJSON(t, c, s.base+"/api/"+launch+"/plan", &p); st != http.StatusOK {
+		t.Fatalf("GET plan: %d %s", st, p.Error)
+	}
+	if len(p.Plan.Options) == 0 {
+		t.Fatalf("plan has no options")
+	}
+	return p.Plan.Options[0].ID
+}
+
+func TestDraftsFromTwoLaunchesKeepTheirOwnPatient(t *testing.T) {
+	s := startServer(t)
+	c := browser(t)
+	_, l1 := launchPatient(t, s, c, "mbc-01")
+	_, l2 := launchPatient(t, s, c, "mbc-03")
+	o1, o2 := firstOption(t, c, s, l1), firstOption(t, c, s, l2)
+	var d2, d1 apiDraft
+	if st := postJSON(t, c, s.base+"/api/"+l2+"/draft", map[string]string{"optionId": o2}, &d2); st != http.StatusOK {
+		t.Fatalf("draft 2: %d %s", st, d2.Error)
+	}
+	if st := postJSON(t, c, s.base+"/api/"+l1+"/draft", map[string]string{"optionId": o1}, &d1); st != http.StatusOK {
+		t.Fatalf("draft 1: %d %s", st, d1.Error)
+	}
+	if d1.Draft.Subject != "Patient/mbc-01" || d2.Draft.Subject != "Patient/mbc-03" {
+		t.Errorf("draft subjects %q, %q; want Patient/mbc-01, Patient/mbc-03", d1.Draft.Subject, d2.Draft.Subject)
+	}
+	if d1.Draft.Where != "ehr" {
+		t.Errorf("sandbox draft where = %q; want ehr (the sandbox can keep CarePlans)", d1.Draft.Where)
+	}
+	// An option of the other patient's plan is not accepted here.
+	if o1 != o2 {
+		var e apiDraft
+		if st := postJSON(t, c, s.base+"/api/"+l1+"/draft", map[string]string{"optionId": o2}, &e); st == http.StatusOK {
+			t.Errorf("draft with another plan's option %q: status 200; want an error", o2)
+		}
+	}
+	// Writing the same draft again gives the same CarePlan, not a new one.
+	var again apiDraft
+	if st := postJSON(t, c, s.base+"/api/"+l1+"/draft", map[string]string{"optionId": o1}, &again); st != http.StatusOK {
+		t.Fatalf("draft again: %d %s", st, again.Error)
+	}
+	if again.Draft.ID != d1.Draft.ID || again.Draft.Created {
+		t.Errorf("second identical draft: id %q created %v; want id %q created false", again.Draft.ID, again.Draft.Created, d1.Draft.ID)
+	}
+}
+
+func TestDraftEditAcceptAndConflict(t *testing.T) {
+	s := startServer(t)
+	c := browser(t)
+	_, l := launchPatient(t, s, c, "mbc-01")
+	o := firstOption(t, c, s, l)
+	var d apiDraft
+	if st := postJSON(t, c, s.base+"/api/"+l+"/draft", map[string]string{"optionId": o, "note": "discussed with patient"}, &d); st != http.StatusOK {
+		t.Fatalf("draft: %d %s", st, d.Error)
+	}
+	stale := d.Draft.Version
+	var e apiDraft
+	if st := postJSON(t, c, s.base+"/api/"+l+"/draft/edit", map[string]any{"version": stale, "note": "edited once"}, &e); st != http.StatusOK {
+		t.Fatalf("edit: %d %s", st, e.Error)
+	}
+	// A second edit based on the old version is a conflict that says what changed.
+	var conflict apiDraft
+	if st := postJSON(t, c, s.base+"/api/"+l+"/draft/edit", map[string]any{"version": stale, "note": "edited from a stale page"}, &conflict); st != http.StatusConflict || conflict.Error != "conflict" {
+		t.Fatalf("stale edit: status %d error %q; want 409 conflict", st, conflict.Error)
+	}
+	if len(conflict.Changes) == 0 {
+		t.Errorf("conflict lists no changes")
+	}
+	// Accepting with a stale version is refused too; with the current one it works.
+	if st := postJSON(t, c, s.base+"/api/"+l+"/accept", map[string]any{"version": stale}, &conflict); st != http.StatusConflict {
+		t.Errorf("stale accept: status %d; want 409", st)
+	}
+	var acc apiDraft
+	if st := postJSON(t, c, s.base+"/api/"+l+"/accept", map[string]any{"version": e.Draft.Version}, &acc); st != http.StatusOK {
+		t.Fatalf("accept: %d %s", st, acc.Error)
+	}
+	if acc.Draft.Status != "completed" || acc.Accepted == nil || acc.Accepted.Status != "active" {
+		t.Errorf("accept: proposal %q, plan %+v; want completed and an active plan", acc.Draft.Status, acc.Accepted)
+	}
+	// Bad bodies are refused clearly.
+	var bad struct{ Error, Message string }
+	resp, err := c.Post(s.base+"/api/"+l+"/reject", "application/json", strings.NewReader("{not json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&bad); err != nil || resp.StatusCode != http.StatusBadRequest || bad.Error != "bad-request" {
+		t.Errorf("malformed JSON: status %d error %q; want 400 bad-request", resp.StatusCode, bad.Error)
+	}
+}
+
+func TestReadOnlyEHRKeepsDraftInAppStoreAndWritesNote(t *testing.T) {
+	s := startServer(t, "--sandbox-careplan-readonly")
+	c := browser(t)
+	_, l := launchPatient(t, s, c, "mbc-01")
+	o := firstOption(t, c, s, l)
+	var d apiDraft
+	if st := postJSON(t, c, s.base+"/api/"+l+"/draft", map[string]string{"optionId": o}, &d); st != http.StatusOK {
+		t.Fatalf("draft: %d %s", st, d.Error)
+	}
+	if d.Draft.Where != "app-store" {
+		t.Fatalf("draft where = %q; want app-store (the EHR refuses CarePlan create)", d.Draft.Where)
+	}
+	var acc apiDraft
+	if st := postJSON(t, c, s.base+"/api/"+l+"/accept", map[string]any{"version": d.Draft.Version}, &acc); st != http.StatusOK {
+		t.Fatalf("accept: %d %s", st, acc.Error)
+	}
+	if acc.Accepted == nil || acc.Accepted.DocumentReference == nil || acc.Accepted.DocumentReference.Where != "ehr" {
+		t.Errorf("accepted = %+v; want a DocumentReference note written to the EHR", acc.Accepted)
+	}
+}
