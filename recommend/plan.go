@@ -15,6 +15,10 @@ type Plan struct {
 	// established.
 	Menopause MenopauseCall `json:"menopause"`
 	Disease   DiseaseCall   `json:"disease"`
+	// Pregnancy is the pregnancy status the rules used: "pregnant",
+	// "not-pregnant" (a result within 7 days), "stale" (an older "not
+	// pregnant") or "unknown" (S10, section 8).
+	Pregnancy Call `json:"pregnancy"`
 
 	// Regimens are the anticancer regimens found in the record, oldest first.
 	Regimens []Regimen `json:"regimens,omitempty"`

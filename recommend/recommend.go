@@ -195,6 +195,7 @@ func (s *state) assemble(kept []Option, removed []Removed) Plan {
 		Subtype:          s.subtypeCall(),
 		Menopause:        s.meno.call,
 		Disease:          s.dis.call,
+		Pregnancy:        s.pregnancyCall(),
 		Regimens:         s.reg.toRegimens(),
 		Options:          kept,
 		Removed:          removed,
@@ -250,4 +251,18 @@ func (s *state) subtypeCall() Subtype {
 	}
 	st.Summary = fmt.Sprintf("%s (%s)", s.subtype, strings.Join(parts, ", "))
 	return st
+}
+
+// pregnancyCall renders the pregnancy status the rules used (S10).
+func (s *state) pregnancyCall() Call {
+	c := Call{Value: "unknown", Rules: []string{"S10"}}
+	switch {
+	case s.pregnant:
+		c.Value, c.Basis, c.Source = "pregnant", "recorded within 280 days, no later not-pregnant result", s.pregnancySrc
+	case s.notPregnantNow:
+		c.Value, c.Basis = "not-pregnant", "not pregnant within 7 days"
+	case s.pregnancyStale != nil:
+		c.Value, c.Basis, c.Source = "stale", "not pregnant more than 7 days ago", *s.pregnancyStale
+	}
+	return c
 }
