@@ -1,0 +1,5 @@
+//go:build !race
+
+package medplumtest
+
+const raceEnabled = false
