@@ -33,10 +33,15 @@
     return e;
   }
 
-  function append(parent, c) {
-    if (c === null || c === undefined || c === false) { return; }
-    if (Array.isArray(c)) { c.forEach(function (x) { append(parent, x); }); return; }
-    parent.appendChild(typeof c === "object" ? c : document.createTextNode(String(c)));
+  // append adds children (elements, text, arrays of them; null is skipped).
+  function append(parent) {
+    for (var i = 1; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c === null || c === undefined || c === false) { continue; }
+      if (Array.isArray(c)) { c.forEach(function (x) { append(parent, x); }); continue; }
+      parent.appendChild(typeof c === "object" ? c : document.createTextNode(String(c)));
+    }
+    return parent;
   }
 
   function clear(node) {
