@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -277,7 +276,7 @@ func draftOf(t *testing.T, s *server, launch string) draftAnswer {
 
 func TestBrowserLaunchPlanDraftAccept(t *testing.T) {
 	start := time.Now()
-	s := startUIServer(t)
+	s := startServer(t)
 	b := newBrowser(t)
 
 	b.do(t, "open the launcher", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("a.launch")))
@@ -397,7 +396,7 @@ func dispatchChange(css string) chromedp.Action[chromedp.Void] {
 
 func TestBrowserTwoPatientsInTwoTabs(t *testing.T) {
 	start := time.Now()
-	s := startUIServer(t)
+	s := startServer(t)
 	one := newBrowser(t)
 	two := one.newTab(t)
 
@@ -459,21 +458,6 @@ func TestBrowserTwoPatientsInTwoTabs(t *testing.T) {
 	t.Logf("two tabs, interleaved, in %v", time.Since(start).Round(time.Millisecond))
 }
 
-// startUIServer is startServer on a port picked here (TEMPORARY while
-// --addr 127.0.0.1:0 is refused by the config check).
-func startUIServer(t *testing.T, extra ...string) *server {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return startServer(t, append(extra, "--addr", addr)...)
-}
-
 // tabTo presses Tab until the focused element matches css.
 func (tb *tab) tabTo(t *testing.T, css string) {
 	t.Helper()
@@ -498,7 +482,7 @@ func (tb *tab) tabTo(t *testing.T, css string) {
 
 func TestBrowserKeyboardOnly(t *testing.T) {
 	start := time.Now()
-	s := startUIServer(t)
+	s := startServer(t)
 	b := newBrowser(t)
 	b.do(t, "open the launcher", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("a.launch")))
 
@@ -528,7 +512,7 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 }
 
 func TestBrowserDraftInAppStoreAndReject(t *testing.T) {
-	s := startUIServer(t, "--sandbox-careplan-readonly")
+	s := startServer(t, "--sandbox-careplan-readonly")
 	b := newBrowser(t)
 	b.launchFromLauncher(t, s, "mbc-14", false)
 	b.do(t, "choose and write", chromedp.Click(chromedp.CSS(`#option-list > li:first-child label`)), chromedp.Click(chromedp.CSS("#write-draft")))
@@ -548,7 +532,7 @@ func TestBrowserDraftInAppStoreAndReject(t *testing.T) {
 }
 
 func TestBrowserConflictIsShownPlainly(t *testing.T) {
-	s := startUIServer(t)
+	s := startServer(t)
 	b := newBrowser(t)
 	launch := b.launchFromLauncher(t, s, "mbc-01", false)
 	b.do(t, "choose and write", chromedp.Click(chromedp.CSS(`#option-list > li:first-child label`)),
@@ -583,7 +567,7 @@ func TestBrowserConflictIsShownPlainly(t *testing.T) {
 }
 
 func TestBrowserErrorsAreClinicianPages(t *testing.T) {
-	s := startUIServer(t)
+	s := startServer(t)
 	b := newBrowser(t)
 
 	// A launch id the server does not know: a page, not a trace.
@@ -632,7 +616,7 @@ func TestBrowserInsideEHRFrame(t *testing.T) {
 	if err := os.WriteFile(cfg, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := startUIServer(t, "--sandbox", "on", "--ehr-config", cfg)
+	s := startServer(t, "--sandbox", "on", "--ehr-config", cfg)
 	frameSrc = s.base + "/sandbox/launch?patient=mbc-01"
 
 	// The headers: a strict CSP whose frame-ancestors names the EHR, and no
