@@ -110,6 +110,53 @@ func TestDifferential(t *testing.T) {
 	t.Run("Facts as from the sandbox", func(t *testing.T) { testFacts(t, lib, s) })
 	t.Run("patient={id} reads nothing from Medplum", func(t *testing.T) { testBarePatientID(t, lib, s) })
 	t.Run("faults in the middle of the wave", func(t *testing.T) { testFetchRecordFaults(t, lib, s) })
+	t.Run("fixtures pass Medplum's validation but for the malformed ones", func(t *testing.T) { testFixturesValid(t, lib, s) })
+}
+
+// testFixturesValid has Medplum validate every synthetic patient's
+// resources. A resource it refuses must be one of the malformed resources
+// the expectations count (skipped); otherwise the fixture is wrong by
+// accident. Medplum does not check code bindings, so it may refuse fewer.
+func testFixturesValid(t *testing.T, lib *fhirtest.Library, s *Server) {
+	for _, sc := range lib.Scenarios {
+		if err := s.Reset(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := toTransaction(sc.Bundle)
+		if err != nil {
+			t.Fatalf("%s: %v", sc.ID, err)
+		}
+		r := call(t, s.Client, "POST", s.URL, string(tx))
+		mustStatus(t, sc.ID+" transaction", r, http.StatusOK)
+		var in, out struct {
+			Entry []struct {
+				Request struct {
+					URL string `json:"url"`
+				} `json:"request"`
+				Response struct {
+					Status string `json:"status"`
+				} `json:"response"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(tx, &in); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(r.body, &out); err != nil || len(out.Entry) != len(in.Entry) {
+			t.Fatalf("%s: transaction response with %d entries (%v); want %d", sc.ID, len(out.Entry), err, len(in.Entry))
+		}
+		var refused []string
+		for i, e := range out.Entry {
+			if !strings.HasPrefix(e.Response.Status, "2") {
+				refused = append(refused, in.Entry[i].Request.URL)
+			}
+		}
+		switch {
+		case len(refused) > sc.Expect.Skipped:
+			t.Errorf("%s: Medplum refuses %v; want at most the %d malformed resource(s) the expectations count", sc.ID, refused, sc.Expect.Skipped)
+		case len(refused) > 0:
+			t.Logf("%s: Medplum refuses %v, counted as malformed by the expectations", sc.ID, refused)
+		}
+	}
 }
 
 // testFacts reads every synthetic patient from both servers and compares
