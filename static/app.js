@@ -87,7 +87,7 @@
       var hint = "";
       if (relaunchKinds[kind]) {
         title = "Session ended";
-        hint = "Open mbcplan again from the patient's chart in the EHR. Nothing you wrote as a draft is lost.";
+        hint = "What was already written (a draft, an acceptance) is kept.";
       } else if (ehrKinds[kind]) {
         title = "EHR unreachable";
         hint = "The patient's record could not be read. Try again in a moment; if it persists, tell your EHR support.";
@@ -327,7 +327,7 @@
         el("th", { scope: "row" }, m[0]),
         valueCell(value, call.value),
         el("td", null, receptorDetail(m[1], call), call.rules && call.rules.length ? el("span", { className: "rule" }, " " + call.rules.join(", ")) : null),
-        el("td", null, dateOf(call)),
+        el("td", { className: "date" }, dateOf(call)),
         el("td", null, sourceOf(call))));
     });
     [["HER2-low", "her2-low", st.her2Low], ["HER2-ultralow", "her2-ultralow", st.her2Ultralow]].forEach(function (m) {
@@ -336,7 +336,7 @@
         el("th", { scope: "row" }, m[0]),
         valueCell(call.value || "unknown", call.value === "yes" ? "positive" : call.value === "no" ? "negative" : "unknown"),
         el("td", null, call.basis || "", call.rules && call.rules.length ? el("span", { className: "rule" }, " " + call.rules.join(", ")) : null),
-        el("td", null, dateOf(call)),
+        el("td", { className: "date" }, dateOf(call)),
         el("td", null, sourceOf(call))));
     });
 
@@ -509,7 +509,7 @@
   function evidenceList(ev) {
     return el("ul", { className: "evidence" }, list(ev).map(function (e) {
       return el("li", null, el("span", { className: "rule" }, e.ruleId), " ", e.source, e.year ? " (" + e.year + ")" : "",
-        e.strength ? " — strength: " + e.strength : "", " ",
+        e.strength && e.strength !== "†" ? " — strength: " + e.strength : "", " ",
         e.checked ? el("span", { className: "checked", title: "read in a stored source" }, "✔")
           : el("span", { className: "unchecked", title: "guideline status to confirm" }, "† to confirm"));
     }));
@@ -706,7 +706,7 @@
       d.note ? [el("dt", null, "Note"), el("dd", { id: "draft-note" }, d.note)] : null,
       el("dt", null, "Identifier"), el("dd", null, el("code", null, d.identifier || "—")),
       el("dt", null, "Version"), el("dd", null, el("code", { id: "draft-version" }, d.version || "—"))),
-    d.created === false ? el("p", { className: "muted small" }, "The same draft already existed; it was not written twice.") : null,
+    d.created === false && d.status === "draft" ? el("p", { className: "muted small" }, "The same draft already existed; it was not written twice.") : null,
     list(d.replaced).length ? el("p", { className: "muted small" }, "Replaces the earlier draft " + d.replaced.join(", ") + ", now revoked.") : null,
     list(d.warnings).map(function (w) { return el("p", { className: "message level-warning" }, w); }));
   }

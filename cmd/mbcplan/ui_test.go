@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -207,6 +208,9 @@ func (tb *tab) screenshot(t *testing.T, name string) {
 	if dir == "" {
 		dir = filepath.Join("..", "..", "screenshots")
 	}
+	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`window.scrollTo(0, 0), true`)); err != nil {
+		t.Fatalf("scroll to top: %v", err)
+	}
 	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
@@ -307,6 +311,11 @@ func TestBrowserLaunchPlanDraftAccept(t *testing.T) {
 	if b.visible(t, "#banner") {
 		t.Errorf("patient banner shown; the launch did not ask for one")
 	}
+	// The EHR's smart_style_url (the sandbox's style.json) is applied.
+	b.wait(t, "body.ehr-styled")
+	if got := b.eval(t, `getComputedStyle(document.body).backgroundColor`); got != "rgb(247, 248, 246)" {
+		t.Errorf("background = %s; want the EHR style's color_background rgb(247, 248, 246)", got)
+	}
 	// Options, preferred first, with their basis.
 	if got := b.attr(t, "#option-list > li:first-child", "data-option-id"); got != "H02-nsai-cdk46" {
 		t.Errorf("first option = %q; want H02-nsai-cdk46", got)
@@ -373,6 +382,16 @@ func TestBrowserLaunchPlanDraftAccept(t *testing.T) {
 		t.Errorf("Accept still offered after acceptance")
 	}
 	b.screenshot(t, "accepted.png")
+
+	// The print stylesheet keeps the plan and the patient, drops the controls.
+	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatalf("emulate print: %v", err)
+	}
+	for css, want := range map[string]bool{"#banner": true, "#option-list": true, "#draft-status": true, "#statements-form": false, "#write-draft": false, "#note": false} {
+		if got := b.visible(t, css); got != want {
+			t.Errorf("printed: %s visible = %v; want %v", css, got, want)
+		}
+	}
 	b.noConsoleErrors(t)
 	t.Logf("launch → plan → statements → draft → accept in %v", time.Since(start).Round(time.Millisecond))
 }
@@ -509,6 +528,32 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	}
 	b.noConsoleErrors(t)
 	t.Logf("keyboard-only flow in %v", time.Since(start).Round(time.Millisecond))
+}
+
+func TestBrowserBlockingDataNeededComesFirst(t *testing.T) {
+	s := startServer(t)
+	b := newBrowser(t)
+	b.launchFromLauncher(t, s, "mbc-10", false) // HER2 never tested
+	if got := b.eval(t, `String(!!(document.getElementById("data-needed").compareDocumentPosition(document.getElementById("receptors")) & Node.DOCUMENT_POSITION_FOLLOWING))`); got != "true" {
+		t.Errorf("blocking data needed is not above the tumour biology")
+	}
+	if got := b.text(t, `[data-id="her2"]`); !strings.Contains(got, "Blocks the decision") || !strings.Contains(got, "LOINC 48676-1") {
+		t.Errorf("HER2 data needed = %q; want it blocking, with what to order", got)
+	}
+	if !b.visible(t, "#no-options") {
+		t.Errorf("no 'no option' notice while HER2 is unknown")
+	}
+	// The clinician states HER2 from the pathology report: options appear.
+	b.do(t, "state HER2 negative, IHC 0",
+		chromedp.SetValue(chromedp.CSS("#st-her2"), "negative"), chromedp.SetValue(chromedp.CSS("#st-her2Ihc"), "0"), dispatchChange("#st-her2Ihc"))
+	b.wait(t, "#option-list > li")
+	if got := b.text(t, "#receptor-her2"); !strings.Contains(got, "stated by the clinician") {
+		t.Errorf("HER2 row = %q; want \"stated by the clinician\"", got)
+	}
+	if b.visible(t, `[data-id="her2"]`) {
+		t.Errorf("HER2 still listed as data needed after the clinician stated it")
+	}
+	b.noConsoleErrors(t)
 }
 
 func TestBrowserDraftInAppStoreAndReject(t *testing.T) {
