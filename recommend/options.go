@@ -480,9 +480,17 @@ func thenH13(s *state) {
 }
 
 func thenH14(s *state) {
+	// H01: while endocrine-based options remain (no visceral crisis, not
+	// endocrine-refractory), they come first; T-DXd "may be proposed" and
+	// ranks after them. Once endocrine-refractory it ranks before
+	// chemotherapy.
+	prio := 18
+	if !s.endocrineRefractory() && !s.visceralCrisis() {
+		prio = 40
+	}
 	s.add(Option{ID: "H14-tdxd", Title: "Trastuzumab deruxtecan before chemotherapy (HER2-low or ultralow)", Category: "adc",
 		Drugs: drugs("fam-trastuzumab deruxtecan"), Rules: []string{"H14"},
-		Rationale: "HER2-low or ultralow, progression on ≥1 endocrine therapy for metastatic disease, no chemotherapy yet (DESTINY-Breast06 / FDA indication; goes beyond ASCO 2022, which requires prior chemotherapy)."}, 18, s.her2LowFact())
+		Rationale: "HER2-low or ultralow, progression on ≥1 endocrine therapy for metastatic disease, no chemotherapy yet (DESTINY-Breast06 / FDA indication; goes beyond ASCO 2022, which requires prior chemotherapy)."}, prio, s.her2LowFact())
 }
 
 // chemoLinesAll counts chemotherapy lines including adjuvant chemotherapy.

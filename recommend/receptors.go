@@ -308,23 +308,26 @@ func ascoCAP(ihc IHCScore, ish ReceptorStatus, ratio, copies *float64) (Receptor
 	return ReceptorUnknown, ""
 }
 
-// her2Group merges the HER2 results of one day and specimen kind: an IHC 2+
-// and a same-day ISH complete each other (section 8).
+// her2Group merges the HER2 results of one time: those on one identified
+// specimen, or else those of one day and specimen kind. An IHC 2+ and an ISH
+// of the same time complete each other (section 8: "at the same time" is the
+// same specimen, or the same day with no specimen to tell them apart).
 type her2Group struct {
-	day        string
-	t          time.Time
-	specimen   SpecimenSite
-	ihc        IHCScore
-	ihcClash   bool
-	staining   string
-	ish        ReceptorStatus
-	ratio      *float64
-	copies     *float64
-	explicit   []ReceptorStatus
-	texts      []string
-	src        Source
-	statedIHC  bool
-	statedCall bool
+	day         string
+	t           time.Time
+	specimen    SpecimenSite
+	specimenRef string
+	ihc         IHCScore
+	ihcClash    bool
+	staining    string
+	ish         ReceptorStatus
+	ratio       *float64
+	copies      *float64
+	explicit    []ReceptorStatus
+	texts       []string
+	src         Source
+	statedIHC   bool
+	statedCall  bool
 }
 
 // isSerum reports a serum or plasma HER2 test, never read as tumour status.
@@ -345,13 +348,23 @@ func groupHER2(results []HER2Result) (groups []*her2Group, notFinal []HER2Result
 			continue
 		}
 		day := dayOf(r.Date)
-		key := day + "|" + string(r.Specimen)
+		t, _ := parseDate(r.Date)
+		key := "day|" + day + "|" + string(r.Specimen)
+		if r.SpecimenRef != "" {
+			key = "specimen|" + r.SpecimenRef
+		}
 		g, ok := byKey[key]
 		if !ok {
-			t, _ := parseDate(r.Date)
-			g = &her2Group{day: day, t: t, specimen: r.Specimen}
+			g = &her2Group{day: day, t: t, specimen: r.Specimen, specimenRef: r.SpecimenRef}
 			byKey[key] = g
 			keys = append(keys, key)
+		}
+		if t.After(g.t) {
+			// A specimen's report is as recent as its latest result.
+			g.day, g.t = day, t
+		}
+		if g.specimen == SpecimenUnknown {
+			g.specimen = r.Specimen
 		}
 		if r.IHC != IHCUnknown {
 			if g.ihc != IHCUnknown && g.ihc != r.IHC {
@@ -383,11 +396,62 @@ func groupHER2(results []HER2Result) (groups []*her2Group, notFinal []HER2Result
 		}
 		g.src.Status = r.Source.Status
 	}
-	sort.Strings(keys)
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := byKey[keys[i]], byKey[keys[j]]
+		if !a.t.Equal(b.t) {
+			return a.t.Before(b.t)
+		}
+		return keys[i] < keys[j]
+	})
 	for _, k := range keys {
 		groups = append(groups, byKey[k])
 	}
 	return groups, notFinal
+}
+
+// hasISH reports ISH data: a stated ISH result, or ratio and copy number.
+func (g *her2Group) hasISH() bool {
+	return g.ish != ReceptorUnknown || (g.ratio != nil && g.copies != nil)
+}
+
+// reflexWindowDays bounds how long after an IHC 2+ an ISH result on a
+// specimen that is not identified is taken as its reflex test.
+const reflexWindowDays = 28
+
+// completeReflex returns gov completed with the IHC 2+ its ISH resolves:
+// when gov holds ISH data and no IHC score, and the latest earlier group
+// of the same specimen kind is an IHC 2+ awaiting ISH (no ISH data) within
+// reflexWindowDays, with no specimen reference telling them apart. An IHC
+// 2+ is not a call (C03: it needs ISH), so the ISH that follows it answers
+// it rather than replacing it; HER2-low then follows (C04). Otherwise gov
+// is returned unchanged.
+func completeReflex(gov *her2Group, pool []*her2Group) *her2Group {
+	if gov == nil || gov.ihc != IHCUnknown || !gov.hasISH() {
+		return gov
+	}
+	var prev *her2Group
+	for _, g := range pool {
+		if g == gov || g.t.After(gov.t) || g.specimen != gov.specimen {
+			continue
+		}
+		if prev == nil || !g.t.Before(prev.t) {
+			prev = g
+		}
+	}
+	if prev == nil || prev.ihc != IHC2 || prev.hasISH() || prev.ihcClash || len(prev.explicit) > 0 {
+		return gov
+	}
+	if prev.specimenRef != "" && gov.specimenRef != "" && prev.specimenRef != gov.specimenRef {
+		return gov
+	}
+	if d := daysBetween(prev.t, gov.t); d < 0 || d > reflexWindowDays {
+		return gov
+	}
+	ng := *gov
+	ng.ihc = IHC2
+	ng.texts = append(append([]string(nil), prev.texts...), gov.texts...)
+	ng.src.Refs = mergeRefs(prev.src.Refs, gov.src.Refs)
+	return &ng
 }
 
 // callOf is a group's final call; clash is true when its parts disagree.
@@ -478,6 +542,7 @@ func deriveHER2(results []HER2Result, st Statements) her2Out {
 			gov = g
 		}
 	}
+	gov = completeReflex(gov, pool)
 	if st.HER2IHC != nil && *st.HER2IHC != IHCUnknown {
 		ng := &her2Group{ihc: *st.HER2IHC, statedIHC: true, src: Source{Date: st.Date, StatedByClinician: true}}
 		if gov != nil {

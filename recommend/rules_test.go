@@ -319,9 +319,12 @@ func scenarios() []scenario {
 				f.HER2 = []HER2Result{her2IHC(IHC0, "2026-10-01")}
 				f.HER2[0].Staining = "faint"
 			}),
-			fires:   []string{"H14"},
-			options: []string{"H14-tdxd"},
+			fires:   []string{"H01", "H11", "H14"},
+			options: []string{"H14-tdxd", "H11-everolimus-exemestane"},
 			check: func(t *testing.T, p Plan) {
+				if len(p.Options) == 0 || !optionHas(p.Options[0], classEndocrine) {
+					t.Errorf("first option %v; want an endocrine-based option ahead of T-DXd while endocrine options remain (H01)", ids(p.Options, func(o Option) string { return o.ID }))
+				}
 				if p.Subtype.HER2Ultralow.Value != "yes" {
 					t.Errorf("HER2-ultralow got %q; want yes", p.Subtype.HER2Ultralow.Value)
 				}
@@ -675,8 +678,9 @@ func scenarios() []scenario {
 			notProposed: []string{"ribociclib"},
 		},
 		{
-			name:        "long QT syndrome recorded: no ribociclib",
+			name:        "long QT syndrome recorded: no ribociclib, and the plan says why",
 			facts:       patient(withComorb(comorbidity(LongQT, "active"))),
+			flags:       []string{"S04"},
 			drugsOut:    []string{"H02-nsai-cdk46:ribociclib"},
 			notProposed: []string{"ribociclib"},
 		},

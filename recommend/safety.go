@@ -103,6 +103,14 @@ func (s *state) flag(f Flag) {
 	s.out.flags = append(s.out.flags, f)
 }
 
+// planFlag records a flag about the whole plan rather than an option: a
+// safety condition that kept drugs out (S02, S04) is shown even when no
+// option is left for it to attach to.
+func (s *state) planFlag(f Flag) {
+	f.Options = nil
+	s.out.flags = append(s.out.flags, f)
+}
+
 func (s *state) item(list *[]Item, it Item) {
 	for _, e := range *list {
 		if e.ID == it.ID {
@@ -176,9 +184,16 @@ func thenS02(s *state) {
 		why = append(why, fmt.Sprintf("LVEF %g%%", *s.lvef.Value))
 	}
 	text := strings.Join(why, ", ")
-	if len(ids) > 0 && s.her2CardiacCaution() {
+	switch {
+	case len(ids) > 0 && s.her2CardiacCaution():
 		s.flag(Flag{ID: "S02", Kind: "cardiac", Severity: SeverityCaution, Rules: []string{"S02", "P01"}, Options: ids,
 			Text: "High cardiac risk (" + text + "): start HER2-directed therapy only after cardio-oncology review (SAFE-HEaRt: with LVEF 40–49% on cardioprotective drugs about 90% completed planned therapy)."})
+	case s.her2Pos() && s.her2Deferred():
+		s.planFlag(Flag{ID: "S02", Kind: "cardiac", Severity: SeverityCaution, Rules: []string{"S02", "P01"},
+			Text: "High cardiac risk (" + text + "): HER2-directed therapy deferred pending cardio-oncology review; no anthracycline."})
+	default:
+		s.planFlag(Flag{ID: "S02", Kind: "cardiac", Severity: SeverityCaution, Rules: []string{"S02"},
+			Text: "High cardiac risk (" + text + "): cardio-oncology review before any HER2-directed therapy; no anthracycline."})
 	}
 	s.item(&s.out.monitoring, Item{ID: "S02-cardio-oncology", Kind: "referral", Rules: []string{"S02"},
 		Text: "Cardio-oncology review (" + text + ") and an LVEF assessment."})
@@ -199,6 +214,10 @@ func thenS04(s *state) {
 	}
 	ids := s.idsWithDrug("ribociclib")
 	if len(ids) == 0 {
+		if len(s.out.ribociclib) > 0 {
+			s.planFlag(Flag{ID: "S04", Kind: "qt", Severity: SeverityInfo, Rules: []string{"S04"},
+				Text: "Ribociclib not proposed (" + strings.Join(s.out.ribociclib, "; ") + "): QT prolongation risk; palbociclib or abemaciclib instead."})
+		}
 		return
 	}
 	s.flag(Flag{ID: "S04", Kind: "qt", Severity: SeverityCaution, Rules: []string{"S04"}, Options: ids,
