@@ -146,13 +146,27 @@ func TestSearchPageCap(t *testing.T) {
 	}
 }
 
-func TestSearchRefusesNextLinkToAnotherHost(t *testing.T) {
+func TestSearchNextLinkToAnotherHost(t *testing.T) {
+	var pages atomic.Int32
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, `{"resourceType":"Bundle","link":[{"relation":"next","url":"https://evil.example/fhir/Observation?page=2"}]}`)
+		pages.Add(1)
+		switch r.URL.Query().Get("page") {
+		case "":
+			// A server behind a proxy naming its internal host: rebased.
+			writeJSON(w, 200, `{"resourceType":"Bundle","link":[{"relation":"next","url":"http://fhir-internal:8080/fhir/Observation?page=2"}]}`)
+		case "2":
+			// Another server altogether: refused, the token stays here.
+			writeJSON(w, 200, `{"resourceType":"Bundle","link":[{"relation":"next","url":"https://evil.example/steal?page=3"}]}`)
+		default:
+			t.Errorf("request for %s; want none", r.URL)
+		}
 	})
 	_, err := c.Search(t.Context(), "Observation", nil)
 	if err == nil || strings.Contains(err.Error(), "evil") {
 		t.Errorf("error = %v; want a refusal that does not quote the link", err)
+	}
+	if pages.Load() != 2 {
+		t.Errorf("%d pages read; want 2 (the internal host's link followed on the base host)", pages.Load())
 	}
 }
 

@@ -147,6 +147,18 @@ func (b *recordBuilder) add(r Resource, name string) {
 		b.rec.OtherSubject++
 		return
 	}
+	// One answer per resource: searches overlap (the code lists and the
+	// laboratory category), and a server may repeat an entry.
+	key := r.Type + "/" + r.ID
+	if r.ID == "" {
+		key = r.FullURL
+	}
+	if key != "" {
+		if b.seen[key] {
+			return
+		}
+		b.seen[key] = true
+	}
 	var head resourceHead
 	if err := json.Unmarshal(r.Raw, &head); err != nil {
 		b.skip(name, decodeReason(r.Type, err))
@@ -168,13 +180,6 @@ func (b *recordBuilder) add(r Resource, name string) {
 			return
 		}
 	}
-	key := r.Type + "/" + r.ID
-	if r.ID == "" {
-		key = r.FullURL
-	}
-	if key != "" && b.seen[key] {
-		return
-	}
 	decoded, err := decodeStrict(r.Type, r.Raw)
 	if err != nil {
 		b.skip(name, decodeReason(r.Type, err))
@@ -183,9 +188,6 @@ func (b *recordBuilder) add(r Resource, name string) {
 	if why := droppedStatus(r.Type, statusOf(head.Status), decoded); why != "" {
 		b.skip(name, why)
 		return
-	}
-	if key != "" {
-		b.seen[key] = true
 	}
 	r.decoded = decoded
 	r.status, r.statusRead = statusOf(head.Status), true

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // bundleEnvelope is the part of a Bundle the reader needs; entries are
@@ -98,8 +99,11 @@ func (c *Client) Search(ctx context.Context, typ string, q url.Values) ([]Resour
 	return out, nil
 }
 
-// nextURL resolves a next link against the page it came from and checks it
-// stays on the FHIR server (the client carries a token).
+// nextURL resolves a next link against the page it came from and keeps it
+// on the FHIR server: the client carries a token. A link naming another
+// host (a server behind a proxy that reports its internal name) is sent to
+// the base's host when its path lies under the base path; otherwise it is
+// refused.
 func (c *Client) nextURL(page, link string) (string, error) {
 	pu, err := url.Parse(page)
 	if err != nil {
@@ -110,8 +114,15 @@ func (c *Client) nextURL(page, link string) (string, error) {
 		return "", errors.New("the next link is not a valid URL")
 	}
 	u := pu.ResolveReference(lu)
-	if u.Scheme != c.base.Scheme || u.Host != c.base.Host || u.User != nil {
+	if u.User != nil {
 		return "", errors.New("the next link leaves the FHIR server")
+	}
+	if u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+		bp := strings.TrimRight(c.base.Path, "/")
+		if u.Path != bp && !strings.HasPrefix(u.Path, bp+"/") {
+			return "", errors.New("the next link leaves the FHIR server")
+		}
+		u.Scheme, u.Host = c.base.Scheme, c.base.Host
 	}
 	u.Fragment = ""
 	return u.String(), nil
