@@ -734,9 +734,12 @@
   }
 
   // refreshDraft reads the plan answer again for the draft's current state.
-  function refreshDraft() {
+  function refreshDraft(then) {
     api("GET", "/plan").then(function (res) {
-      if (res.ok) { state.draft = res.body.draft || null; renderDraft(); }
+      if (!res.ok) { showError(res.body); return; }
+      state.draft = res.body.draft || null;
+      renderDraft();
+      if (then) { then(state.draft); }
     });
   }
 
@@ -788,8 +791,19 @@
   // again on top of it.
   function showConflict(body, path, sent) {
     var box = clear($("conflict"));
-    var cur = body.current;
-    if (cur) { state.draft = cur; renderDraft(); }
+    // The conflict answer carries the current id, version and status; the
+    // rest of what we know about the draft still holds.
+    var cur = null;
+    if (body.current) {
+      cur = {};
+      Object.keys(state.draft || {}).forEach(function (k) { cur[k] = state.draft[k]; });
+      Object.keys(body.current).forEach(function (k) {
+        if (body.current[k] !== "" && body.current[k] !== null && body.current[k] !== undefined) { cur[k] = body.current[k]; }
+      });
+      if (body.current.note === undefined) { delete cur.note; } // the other edit may have changed it
+      state.draft = cur;
+      renderDraft();
+    }
     append(box, el("h3", null, "Someone else changed this draft"),
       el("p", null, body.message || "The draft changed since you opened it."),
       list(body.changes).length ? [el("p", null, "What changed:"), el("ul", { id: "conflict-changes" }, body.changes.map(function (c) { return el("li", null, c); }))] : null,
@@ -798,7 +812,7 @@
     var actions = el("p", { className: "actions" });
     append(actions, el("button", { type: "button", id: "conflict-keep", onclick: function () {
       box.hidden = true;
-      if (cur) { $("note").value = cur.note || ""; }
+      refreshDraft(function (d) { $("note").value = (d && d.note) || ""; });
       showStatus("Showing the current draft.");
     } }, "Keep their version"));
     if (cur && cur.status === "draft") {

@@ -602,6 +602,9 @@ func TestBrowserConflictIsShownPlainly(t *testing.T) {
 	if n := b.eval(t, `String(document.querySelectorAll("#conflict-changes li").length)`); n == "0" {
 		t.Errorf("conflict panel lists no changes")
 	}
+	if got := b.attr(t, "#draft-status", "data-where"); got != "ehr" {
+		t.Errorf("after the conflict the draft shows where = %q; want ehr still", got)
+	}
 	b.screenshot(t, "conflict.png")
 	b.do(t, "apply my note on their version", chromedp.Click(chromedp.CSS("#conflict-retry")))
 	b.waitFor(t, "my note saved", `!!document.querySelector("#draft-note") && document.querySelector("#draft-note").textContent === "My note."`)
