@@ -332,6 +332,7 @@ func TestBrowserLaunchPlanDraftAccept(t *testing.T) {
 		t.Errorf("source link went to %q; want #src-Observation-mbc-01-er", got)
 	}
 	b.screenshot(t, "plan.png")
+	checkContrast(t, b)
 
 	// Statements change the plan at once and are shown as the clinician's.
 	b.do(t, "state QTcF", chromedp.SendKeys(chromedp.CSS("#st-qtcf"), "430\r"))
@@ -403,6 +404,55 @@ func clearField(css string) chromedp.Action[chromedp.Void] {
 		_, err := chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).value = ""`, css))(ctx, t)
 		return err
 	})
+}
+
+// contrastJS answers, for the first element matching each selector, the
+// contrast ratio of its text against the background behind it (WCAG 2).
+const contrastJS = `(function (sels) {
+  function rgb(s) { var m = s.match(/[\d.]+/g) || []; return m.map(Number); }
+  function lum(c) {
+    var v = c.slice(0, 3).map(function (x) { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  }
+  function bg(e) {
+    for (; e; e = e.parentElement) {
+      var c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) { return c; }
+    }
+    return [255, 255, 255];
+  }
+  var out = {};
+  sels.forEach(function (s) {
+    var e = document.querySelector(s);
+    if (!e) { out[s] = -1; return; }
+    var a = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e));
+    out[s] = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  });
+  return JSON.stringify(out);
+})(%s)`
+
+// checkContrast fails when text the clinician reads has less than 4.5:1
+// contrast (WCAG AA), with the EHR's style applied.
+func checkContrast(t *testing.T, tb *tab) {
+	t.Helper()
+	sels := []string{"body", ".muted", ".rule", ".value-positive", ".badge", "a.ref", ".option-title",
+		".flag-caution strong", ".message", "label", "select", "#write-draft", ".unchecked", ".checked"}
+	js, err := json.Marshal(sels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ratios map[string]float64
+	if err := json.Unmarshal([]byte(tb.eval(t, fmt.Sprintf(contrastJS, js))), &ratios); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sels {
+		switch r := ratios[s]; {
+		case r < 0:
+			t.Errorf("contrast: no element %s on the page", s)
+		case r < 4.5:
+			t.Errorf("contrast of %s = %.2f:1; want at least 4.5:1", s, r)
+		}
+	}
 }
 
 // dispatchChange fires the change event a user's selection fires.
