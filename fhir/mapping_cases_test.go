@@ -563,3 +563,23 @@ func TestMapFactsIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestDecimalsWrittenAsStrings(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  string
+		ok   bool
+	}{
+		{"number", `{"valueQuantity":{"value":31,"unit":"U/L"}}`, true},
+		{"numeric identifier", `{"identifier":[{"system":"urn:mrn","value":"12345"}],"valueQuantity":{"value":3}}`, true},
+		{"quantity value as string", `{"valueQuantity":{"value":"31","unit":"U/L"}}`, false},
+		{"reference range bound as string", `{"referenceRange":[{"low":{"value" : "7","code":"U/L"}}]}`, false},
+		{"valueDecimal as string", `{"extension":[{"url":"x","valueDecimal":"1.5"}]}`, false},
+		{"text value", `{"valueString":"value: 12"}`, true},
+	}
+	for _, tt := range tests {
+		if err := checkNumbers([]byte(tt.raw)); (err == nil) != tt.ok {
+			t.Errorf("%s: checkNumbers = %v; want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}

@@ -218,7 +218,7 @@ var errStringNumber = errors.New("a quantity or decimal value is a string, not a
 
 // checkNumbers rejects quantity values and decimals written as strings.
 func checkNumbers(raw []byte) error {
-	if !bytes.Contains(raw, []byte(`"value`)) {
+	if !numericStringValue(raw) {
 		return nil
 	}
 	var v any
@@ -229,6 +229,61 @@ func checkNumbers(raw []byte) error {
 		return errStringNumber
 	}
 	return nil
+}
+
+// numericStringValue is the fast path of checkNumbers: it reports whether a
+// "value" or "valueDecimal" key holds a string that looks like a number
+// (identifier values often do, so a hit only means "look closer").
+func numericStringValue(raw []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], []byte(`"value`))
+		if j < 0 {
+			return false
+		}
+		i += j + len(`"value`)
+		if bytes.HasPrefix(raw[i:], []byte(`Decimal"`)) {
+			i += len(`Decimal"`)
+		} else if i < len(raw) && raw[i] == '"' {
+			i++
+		} else {
+			continue
+		}
+		k := i
+		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t' || raw[k] == '\n' || raw[k] == '\r') {
+			k++
+		}
+		if k >= len(raw) || raw[k] != ':' {
+			continue
+		}
+		k++
+		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t' || raw[k] == '\n' || raw[k] == '\r') {
+			k++
+		}
+		if k >= len(raw) || raw[k] != '"' {
+			continue
+		}
+		k++
+		end := k
+		for end < len(raw) && raw[end] != '"' && raw[end] != '\\' {
+			end++
+		}
+		if looksNumeric(raw[k:end]) {
+			return true
+		}
+	}
+}
+
+func looksNumeric(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
+			return false
+		}
+	}
+	return true
 }
 
 func numbersOK(v any) bool {
