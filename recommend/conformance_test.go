@@ -131,3 +131,87 @@ func TestPlanLevelSafetyFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestAllergyToOneAlternative(t *testing.T) {
+	allergy := func(drugs, classes []string) func(*Facts) {
+		return func(f *Facts) {
+			f.Allergies = []Allergy{{Drugs: drugs, Classes: classes, Substance: Coding{Display: "test substance"},
+				Finding: Finding{ClinicalStatus: "active", VerificationStatus: "confirmed", Source: src("AllergyIntolerance/a1", "2020-01-01")}}}
+		}
+	}
+	tests := []struct {
+		name     string
+		facts    Facts
+		severity Severity
+		textHas  string
+	}{
+		{"HER2+ first line, paclitaxel allergy: THP flagged, docetaxel remains", patient(her2Positive, allergy([]string{"paclitaxel"}, nil)), SeverityCaution, "choose docetaxel"},
+		{"HER2+ first line, taxane allergy: no taxane left, THP blocked", patient(her2Positive, allergy(nil, []string{"taxane"})), SeverityBlock, "includes"},
+		{"HER2+ first line, trastuzumab allergy: no alternative, THP blocked", patient(her2Positive, allergy([]string{"trastuzumab"}, nil)), SeverityBlock, "trastuzumab"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Recommend(tt.facts, testNow, Settings{})
+			o, ok := optionByID(p, "P02-thp")
+			if !ok {
+				t.Fatalf("options %v; want P02-thp kept (an allergy flags, it does not remove)", ids(p.Options, func(o Option) string { return o.ID }))
+			}
+			var got []string
+			found := false
+			for _, f := range o.Flags {
+				if f.ID != "ALLERGY" {
+					continue
+				}
+				got = append(got, string(f.Severity)+": "+f.Text)
+				if f.Severity == tt.severity && strings.Contains(f.Text, tt.textHas) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("allergy flags got %q; want %s mentioning %q", got, tt.severity, tt.textHas)
+			}
+		})
+	}
+}
+
+func TestStaleLabsBeforeAnyStart(t *testing.T) {
+	oldLabs := func(f *Facts) {
+		for i := range f.Labs {
+			f.Labs[i].Date = "2026-10-01"
+		}
+	}
+	tests := []struct {
+		name     string
+		facts    Facts
+		want     []string
+		wantNone []string
+	}{
+		{"first-line AI + CDK4/6i, liver metastases only (no bone agent), 55-day-old normal labs: blood count, liver and renal tests repeated",
+			patient(oldLabs, func(f *Facts) { f.Metastases = []Metastasis{metastasis("liver", "2026-10-05")} }), []string{"stale-labs-cbc", "stale-labs-liver", "stale-labs-renal"}, nil},
+		{"first-line AI + CDK4/6i with fresh labs: nothing stale",
+			patient(), nil, []string{"stale-labs-cbc", "stale-labs-liver", "stale-labs-renal"}},
+		{"old creatinine above range: an adverse value stays in force, not stale",
+			patient(oldLabs, func(f *Facts) { f.Labs[2] = lab(LabCreatinine, 2.1, RangeHigh, "2026-10-01") }), []string{"stale-labs-cbc"}, []string{"stale-labs-renal"}},
+		{"not metastatic: no option, nothing stale",
+			patient(oldLabs, func(f *Facts) { f.Metastases = nil }), nil, []string{"stale-labs-cbc", "stale-labs-renal"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Recommend(tt.facts, testNow, Settings{})
+			var got []string
+			for _, d := range p.DataNeeded {
+				got = append(got, d.ID)
+			}
+			for _, id := range tt.want {
+				if !contains(got, id) {
+					t.Errorf("data needed got %v; want %s", got, id)
+				}
+			}
+			for _, id := range tt.wantNone {
+				if contains(got, id) {
+					t.Errorf("data needed got %v; want no %s", got, id)
+				}
+			}
+		})
+	}
+}

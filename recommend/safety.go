@@ -240,8 +240,8 @@ func thenS04(s *state) {
 	}
 }
 
-// labNeed asks for missing or stale labs of a group.
-func (s *state) labNeed(id, name string, order *Coding, rule string, kinds ...LabKind) {
+// latestLab is the latest final result of the kinds, or nil.
+func (s *state) latestLab(kinds ...LabKind) *Lab {
 	var latest *Lab
 	for _, k := range kinds {
 		if l, ok := s.labs[k]; ok && (latest == nil || later(l.Date, latest.Date)) {
@@ -249,10 +249,23 @@ func (s *state) labNeed(id, name string, order *Coding, rule string, kinds ...La
 			latest = &l
 		}
 	}
-	switch {
-	case latest == nil:
+	return latest
+}
+
+// labNeed asks for missing or stale labs of a group.
+func (s *state) labNeed(id, name string, order *Coding, rule string, kinds ...LabKind) {
+	if s.latestLab(kinds...) == nil {
 		s.need(DataNeeded{ID: id, Item: name, Why: "Needed before cycle 1.", Reason: "missing", Order: order, Rules: []string{rule}})
-	case (latest.Flag == RangeNormal || latest.Flag == RangeUnknown) && s.stale(latest.Date, maxAgeLabsDays):
+		return
+	}
+	s.staleLab(id, name, order, rule, kinds...)
+}
+
+// staleLab lists a reassuring (normal or range-unknown) result of the group
+// older than 30 days; adverse values stay in force (section 8).
+func (s *state) staleLab(id, name string, order *Coding, rule string, kinds ...LabKind) {
+	latest := s.latestLab(kinds...)
+	if latest != nil && (latest.Flag == RangeNormal || latest.Flag == RangeUnknown) && s.stale(latest.Date, maxAgeLabsDays) {
 		s.need(DataNeeded{ID: "stale-" + id, Item: fmt.Sprintf("%s of %s is older than %d days", name, dateOr(latest.Date), maxAgeLabsDays),
 			Why: "Repeat before cycle 1.", Reason: "stale", Order: order, Rules: []string{rule}, Source: latest.Source})
 	}
@@ -410,6 +423,8 @@ type allergyHit struct {
 	allergy Allergy
 	option  string
 	what    string
+	// drug and choice are the drug hit and its Choice group.
+	drug, choice string
 }
 
 func (s *state) allergyHits() []allergyHit {
@@ -426,12 +441,12 @@ func (s *state) allergyHits() []allergyHit {
 			for _, d := range o.Drugs {
 				for _, n := range a.Drugs {
 					if n == d.Name {
-						hits = append(hits, allergyHit{a, o.ID, d.Name})
+						hits = append(hits, allergyHit{a, o.ID, d.Name, d.Name, d.Choice})
 					}
 				}
 				for _, c := range a.Classes {
 					if drugHas(d.Name, c) {
-						hits = append(hits, allergyHit{a, o.ID, d.Name + " (" + c + ")"})
+						hits = append(hits, allergyHit{a, o.ID, d.Name + " (" + c + ")", d.Name, d.Choice})
 					}
 				}
 			}
@@ -441,11 +456,43 @@ func (s *state) allergyHits() []allergyHit {
 }
 
 func thenAllergy(s *state) {
-	for _, h := range s.allergyHits() {
-		sub := firstNonEmpty(h.allergy.Substance.Display, h.allergy.Substance.Code, strings.Join(h.allergy.Drugs, ", "), strings.Join(h.allergy.Classes, ", "))
-		s.flag(Flag{ID: "ALLERGY", Kind: "allergy", Severity: SeverityBlock, Rules: []string{"ALLERGY"}, Options: []string{h.option}, Source: h.allergy.Source,
-			Text: "Allergy recorded (" + sub + "): the option includes " + h.what + "."})
+	hits := s.allergyHits()
+	hit := map[string]bool{} // option ID + drug
+	for _, h := range hits {
+		hit[h.option+"\x1f"+h.drug] = true
 	}
+	for _, h := range hits {
+		sub := firstNonEmpty(h.allergy.Substance.Display, h.allergy.Substance.Code, strings.Join(h.allergy.Drugs, ", "), strings.Join(h.allergy.Classes, ", "))
+		f := Flag{ID: "ALLERGY", Kind: "allergy", Severity: SeverityBlock, Rules: []string{"ALLERGY"}, Options: []string{h.option}, Source: h.allergy.Source,
+			Text: "Allergy recorded (" + sub + "): the option includes " + h.what + "."}
+		// An allergen that is one of several alternatives (Drug.Choice)
+		// leaves the others: the option is flagged, not blocked.
+		if alts := s.otherChoices(h.option, h.drug, h.choice, hit); len(alts) > 0 {
+			f.Severity = SeverityCaution
+			f.Text = "Allergy recorded (" + sub + "): the option includes " + h.what + " as one alternative; choose " + strings.Join(alts, " or ") + " instead."
+		}
+		s.flag(f)
+	}
+}
+
+// otherChoices lists the alternatives to drug in its Choice group of the
+// option that no allergy hits.
+func (s *state) otherChoices(option, drug, choice string, hit map[string]bool) []string {
+	if choice == "" {
+		return nil
+	}
+	var out []string
+	for _, o := range s.out.options {
+		if o.ID != option {
+			continue
+		}
+		for _, d := range o.Drugs {
+			if d.Choice == choice && d.Name != drug && !hit[o.ID+"\x1f"+d.Name] {
+				out = append(out, d.Name)
+			}
+		}
+	}
+	return out
 }
 
 // renalLab is the latest creatinine or eGFR.
@@ -509,6 +556,15 @@ func (s *state) freshness() {
 	}
 	if s.anyDrug("zoledronic acid", "capecitabine", "carboplatin") {
 		s.labNeed("labs-renal", "renal function (creatinine or eGFR)", codeCreat, "RENAL", LabCreatinine, LabEGFR)
+	}
+	if len(anti) > 0 {
+		// Section 8 freshness: a reassuring blood count, liver or renal
+		// test older than 30 days is listed before any anticancer start,
+		// whichever drug is proposed (a missing one is asked only where a
+		// rule needs it).
+		s.staleLab("labs-cbc", "blood count with neutrophils", codeANC, "S06", LabANC)
+		s.staleLab("labs-liver", "liver tests (ALT, AST, bilirubin)", codeALT, "S05", LabALT, LabAST, LabBilirubin)
+		s.staleLab("labs-renal", "renal function (creatinine or eGFR)", codeCreat, "RENAL", LabCreatinine, LabEGFR)
 	}
 	if len(s.reg.stopNoReason) > 0 {
 		m := s.reg.stopNoReason[0]
