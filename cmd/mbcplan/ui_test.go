@@ -50,6 +50,7 @@ type tab struct {
 	base    context.Context // ctx without the test's deadline, for reports
 	mu      sync.Mutex
 	console []string
+	logged  chan struct{} // closed and replaced when a message is kept
 }
 
 // newBrowser starts headless Chromium with a fresh profile and returns its
@@ -99,6 +100,7 @@ func (tb *tab) newTab(t *testing.T) *tab {
 // watchConsole keeps the page's console errors and uncaught exceptions
 // (CSP violations among them).
 func (tb *tab) watchConsole() {
+	tb.logged = make(chan struct{})
 	msgs := chromedp.Console(tb.ctx)
 	go func() {
 		for m, err := range msgs {
@@ -111,10 +113,33 @@ func (tb *tab) watchConsole() {
 			if m.IsException() || m.Type == "error" {
 				tb.mu.Lock()
 				tb.console = append(tb.console, m.String()+" ("+m.URL+")")
+				close(tb.logged)
+				tb.logged = make(chan struct{})
 				tb.mu.Unlock()
 			}
 		}
 	}()
+}
+
+// waitConsole waits until the page logs an error containing substr.
+func (tb *tab) waitConsole(t *testing.T, substr string) {
+	t.Helper()
+	for {
+		tb.mu.Lock()
+		for _, m := range tb.console {
+			if strings.Contains(m, substr) {
+				tb.mu.Unlock()
+				return
+			}
+		}
+		ch := tb.logged
+		tb.mu.Unlock()
+		select {
+		case <-ch:
+		case <-tb.ctx.Done():
+			t.Fatalf("the browser never logged %q: %v", substr, tb.ctx.Err())
+		}
+	}
 }
 
 // noConsoleErrors fails when the page logged an error, an exception or a
@@ -756,10 +781,12 @@ func TestBrowserInsideEHRFrame(t *testing.T) {
 		t.Errorf("framed app: ER = %q; want positive", got)
 	}
 	b.screenshot(t, "in-ehr-frame.png")
+	b.noConsoleErrors(t)
 
 	// The same app framed by an origin that is not configured is refused.
 	b.do(t, "open the other page", chromedp.Navigate(otherOrigin+"/"))
 	b.waitFor(t, "the frame settled", `document.body.getAttribute("data-loaded") === "1"`)
+	b.waitConsole(t, `violates the following Content Security Policy directive: "frame-ancestors`)
 	if f := b.frameTab(t, s.base+"/app/"); f != nil {
 		if ok, err := chromedp.Run(f.ctx, chromedp.Evaluate[bool](`!!document.getElementById("receptor-er")`)); err == nil && ok {
 			t.Errorf("the app rendered inside %s, an origin not allowed to frame it", otherOrigin)
