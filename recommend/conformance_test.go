@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -213,5 +214,53 @@ func TestStaleLabsBeforeAnyStart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// dataNeededVocabulary is the DataNeeded id vocabulary the UI, the
+// CarePlan writer and testdata/patients/expectations.json share.
+func dataNeededVocabulary(id string) bool {
+	switch id {
+	case "er", "pr", "her2", "her2-ihc", "hr-status", "menopause", "metastasis",
+		"pregnancy-test", "lvef", "ecg-qtcf", "ecog", "pdl1", "genomic-pik3ca-akt1-pten",
+		"esr1", "germline-brca", "labs-cbc", "labs-liver", "labs-renal", "glucose-hba1c",
+		"electrolytes", "stop-reason", "rebiopsy":
+		return true
+	}
+	for _, p := range []string{"conflict-", "not-final-"} {
+		if m, ok := strings.CutPrefix(id, p); ok {
+			return m == "er" || m == "pr" || m == "her2"
+		}
+	}
+	if m, ok := strings.CutPrefix(id, "stale-"); ok {
+		switch m {
+		case "lvef", "pregnancy", "labs-cbc", "labs-liver", "labs-renal", "ecog", "qtcf":
+			return true
+		}
+	}
+	return false
+}
+
+func TestPropertyDataNeededVocabulary(t *testing.T) {
+	r := rand.New(rand.NewPCG(20261120, 7))
+	n := 2000
+	if testing.Short() {
+		n = 500
+	}
+	seen := map[string]bool{}
+	for i := 0; i < n; i++ {
+		p := Recommend(genFacts(r), testNow, Settings{})
+		for _, d := range p.DataNeeded {
+			seen[d.ID] = true
+			if !dataNeededVocabulary(d.ID) {
+				t.Fatalf("case %d: data needed id %q (%s); want an id of the vocabulary", i, d.ID, d.Item)
+			}
+			if d.Reason == "" || d.Why == "" {
+				t.Errorf("case %d: data needed %q without reason or why", i, d.ID)
+			}
+		}
+	}
+	if len(seen) < 10 {
+		t.Errorf("generated plans listed %d distinct data-needed ids; want at least 10, or the property proves little", len(seen))
 	}
 }
