@@ -250,6 +250,9 @@ func TestFetchRecordUnauthorized(t *testing.T) {
 	if !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("error = %v; want ErrUnauthorized", err)
 	}
+	if _, err := newFakeFHIR().start(t).FetchRecord(t.Context(), "missing"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing patient: error %v; want ErrNotFound", err)
+	}
 	if _, err := c.FetchRecord(t.Context(), "no/such"); err == nil || strings.Contains(err.Error(), "no/such") {
 		t.Errorf("invalid id: error %v; want one that does not quote it", err)
 	}

@@ -144,6 +144,8 @@ func TestHER2Values(t *testing.T) {
 		{"ratio and copy number of one day merge", []string{
 			obs("r", "49683-6", `,"valueQuantity":{"value":2.3}`), obs("c", "74860-8", `,"valueQuantity":{"value":4.5}`)},
 			[]recommend.HER2Result{{Ratio: fp(2.3), CopyNumber: fp(4.5)}}, 1},
+		{"IHC 2+ with the reflex FISH in the text", []string{obs("o", "48676-1", `,"valueString":"Negative: IHC 2+, FISH not amplified"`)},
+			[]recommend.HER2Result{{IHC: recommend.IHC2, ISH: recommend.ReceptorNegative}}, 1},
 		{"ISH not amplified text", []string{obs("o", "31150-6", `,"valueString":"Not amplified, ratio 1.2"`)},
 			[]recommend.HER2Result{{ISH: recommend.ReceptorNegative, Ratio: fp(1.2)}}, 1},
 	}

@@ -446,6 +446,9 @@ var (
 	reIHCZero  = regexp.MustCompile(`(^\s*0\s*$|(score|ihc|her2|her-2)\s*[:=]?\s*0($|[^0-9.+])|^\s*0\s*[\(,;-])`)
 	reRatio    = regexp.MustCompile(`ratio\s*(?:of\s*)?[:=]?\s*(\d+(?:\.\d+)?)`)
 	reCopies   = regexp.MustCompile(`(\d+(?:\.\d+)?)\s*(?:signals|copies)`)
+	// reISHInText finds an ISH result stated inside an IHC or final-call text
+	// ("2+, FISH not amplified").
+	reISHInText = regexp.MustCompile(`(^|[^a-z])(fish|sish|cish|ish|in situ hybridi[sz]ation)[^a-z0-9]*(result\s*)?[:=]?\s*(negative|positive|not amplified|non-amplified|amplified)`)
 )
 
 // ihcFromText reads an IHC score and a staining description.
@@ -559,6 +562,14 @@ func her2Part(res *recommend.HER2Result, kind obsKind, v value) {
 	}
 	if res.IHC == recommend.IHC0 && staining != "" && res.Staining == "" {
 		res.Staining = staining
+	}
+	if mm := reISHInText.FindStringSubmatch(strings.ToLower(t)); mm != nil && res.ISH == recommend.ReceptorUnknown {
+		switch mm[4] {
+		case "negative", "not amplified", "non-amplified":
+			res.ISH = recommend.ReceptorNegative
+		default:
+			res.ISH = recommend.ReceptorPositive
+		}
 	}
 	if res.Status == recommend.ReceptorUnknown && res.IHC != recommend.IHC1 && res.IHC != recommend.IHC2 {
 		low := strings.ToLower(t)
