@@ -52,7 +52,21 @@ var (
 	// ErrPatientMismatch: the plan is about another patient than the
 	// launch context.
 	ErrPatientMismatch = errors.New("fhir: plan is about another patient than the context")
+	// ErrUnknownChoice: a choice names a group of alternatives the chosen
+	// option does not have, or a drug that is not in its group.
+	ErrUnknownChoice = errors.New("fhir: unknown choice")
 )
+
+// unverifiedRxNorm are RxNorm codes the clinical reference marks partial or
+// unverified (REFERENCE.md sections 2 and 8): they may be used to read a
+// record but are never written. A drug carrying one is written by name.
+var unverifiedRxNorm = map[string]bool{
+	"2267582": true, // fam-trastuzumab deruxtecan
+	"2361285": true, // tucatinib
+	"2099704": true, // talazoparib
+	"2360231": true, // sacituzumab govitecan
+	"2360232": true, // sacituzumab govitecan (conflicting source)
+}
 
 // DraftContext is who writes a draft, for whom and when.
 type DraftContext struct {
@@ -72,6 +86,14 @@ type DraftContext struct {
 	OptionID string
 	// Note is the clinician's free-text note, if any.
 	Note string
+	// Choices are the clinician's choices among alternatives: the choice
+	// group of the chosen option (recommend.Drug.Choice, "cdk46") → the
+	// drug chosen ("palbociclib", compared without regard to case). Only
+	// the chosen drug of a group becomes an activity; the others are named
+	// in a note. A group without a choice (or with an empty one) is written
+	// as one activity per alternative, each saying the clinician chooses
+	// one. A group or drug the option does not have is ErrUnknownChoice.
+	Choices map[string]string
 }
 
 // Element ids of the annotations the writer edits.
@@ -85,8 +107,12 @@ const (
 // option, ServiceRequest activities for monitoring, tests, referrals and
 // data-needed orders, other items as described activities, and notes naming
 // the alternatives, the drugs not proposed, the safety flags and the data
-// needed. Only the chosen option's drugs appear as products. A plan without
-// options gives a work-up proposal (orders and notes, no drugs).
+// needed. Only the chosen option's drugs appear as products. Where the
+// option offers alternatives (recommend.Drug.Choice), dc.Choices picks one:
+// only it becomes an activity and the others are named in a note; without
+// a choice each alternative is an activity described as "One of: …" for
+// the clinician to choose. A plan without options gives a work-up proposal
+// (orders and notes, no drugs).
 //
 // The CarePlan has no id: the server (or the app store) assigns it.
 func BuildCarePlan(p recommend.Plan, f recommend.Facts, dc DraftContext) (*r4.CarePlan, error) {
@@ -116,6 +142,10 @@ func BuildCarePlan(p recommend.Plan, f recommend.Facts, dc DraftContext) (*r4.Ca
 	if opt != nil {
 		optID = opt.ID
 	}
+	groups, err := resolveChoices(opt, dc.Choices)
+	if err != nil {
+		return nil, err
+	}
 
 	cp := &r4.CarePlan{
 		Status: r4.RequestStatusDraft,
@@ -129,7 +159,7 @@ func BuildCarePlan(p recommend.Plan, f recommend.Facts, dc DraftContext) (*r4.Ca
 		}},
 		Identifier: []r4.Identifier{{
 			System: cpStr(DraftIdentifierSystem),
-			Value:  cpStr(draftIdentity(patient, p, f, opt)),
+			Value:  cpStr(draftIdentity(patient, p, f, opt, groups)),
 		}},
 		InstantiatesUri: []string{rulesURI(p.KnowledgeVersion, optID)},
 		Subject:         r4.Reference{Reference: cpStr(patient), Type: cpStr("Patient")},
@@ -146,8 +176,8 @@ func BuildCarePlan(p recommend.Plan, f recommend.Facts, dc DraftContext) (*r4.Ca
 	cp.Description = cpStr(draftDescription(p, opt))
 	cp.Addresses = refList(cancerRefs(f))
 	cp.SupportingInfo = refList(supportingRefs(p, opt))
-	cp.Activity = buildActivities(p, opt)
-	cp.Note = buildNotes(p, opt, dc)
+	cp.Activity = buildActivities(p, opt, groups)
+	cp.Note = buildNotes(p, opt, groups, dc)
 	cp.Text = CarePlanNarrative(cp)
 	return cp, nil
 }
@@ -173,6 +203,83 @@ func chooseOption(p recommend.Plan, id string) (*recommend.Option, error) {
 	return best, nil
 }
 
+// choiceGroup is one set of alternatives within an option: drugs sharing
+// a non-empty recommend.Drug.Choice, of which one is given.
+type choiceGroup struct {
+	// names are the alternatives, in the option's order, without duplicates.
+	names []string
+	// chosen is the clinician's choice (one of names, as the plan spells
+	// it); empty when none was made.
+	chosen string
+}
+
+// open reports whether the clinician still has to choose among the
+// group's alternatives.
+func (g *choiceGroup) open() bool { return g != nil && g.chosen == "" && len(g.names) > 1 }
+
+// others are the alternatives not chosen.
+func (g *choiceGroup) others() []string {
+	var out []string
+	for _, n := range g.names {
+		if n != g.chosen {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// resolveChoices groups the option's alternatives and applies the
+// clinician's choices. A choice for a group the option lacks, or naming a
+// drug outside its group, is ErrUnknownChoice; an empty choice is none.
+func resolveChoices(opt *recommend.Option, choices map[string]string) (map[string]*choiceGroup, error) {
+	groups := map[string]*choiceGroup{}
+	if opt != nil {
+		for _, d := range opt.Drugs {
+			name := strings.TrimSpace(d.Name)
+			if d.Choice == "" || name == "" {
+				continue
+			}
+			g := groups[d.Choice]
+			if g == nil {
+				g = &choiceGroup{}
+				groups[d.Choice] = g
+			}
+			if !slices.Contains(g.names, d.Name) {
+				g.names = append(g.names, d.Name)
+			}
+		}
+	}
+	for key, drug := range choices {
+		drug = strings.TrimSpace(drug)
+		if drug == "" {
+			continue
+		}
+		g := groups[key]
+		if g == nil {
+			return nil, ErrUnknownChoice
+		}
+		for _, n := range g.names {
+			if strings.EqualFold(strings.TrimSpace(n), drug) {
+				g.chosen = n
+			}
+		}
+		if g.chosen == "" {
+			return nil, ErrUnknownChoice
+		}
+	}
+	return groups, nil
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // rankBefore orders ranks ascending with 0 (unranked) last.
 func rankBefore(a, b int) bool {
 	switch {
@@ -196,10 +303,12 @@ func rulesURI(version, optionID string) string {
 }
 
 // draftIdentity is the hex SHA-256 digest of the patient reference, the
-// knowledge version, the option ID and a digest of the facts used (the
+// knowledge version, the option ID, a digest of the facts used (the
 // option's facts, the subtype calls and the cancer conditions, each as its
-// sorted references and values).
-func draftIdentity(patient string, p recommend.Plan, f recommend.Facts, opt *recommend.Option) string {
+// sorted references and values) and, when the clinician chose among
+// alternatives, the choices (group=drug, sorted). A draft without choices
+// keeps the identifier it had before choices existed.
+func draftIdentity(patient string, p recommend.Plan, f recommend.Facts, opt *recommend.Option, groups map[string]*choiceGroup) string {
 	var facts []string
 	add := func(kind, value string, s recommend.Source) {
 		refs := append([]string(nil), s.Refs...)
@@ -228,7 +337,17 @@ func draftIdentity(patient string, p recommend.Plan, f recommend.Facts, opt *rec
 	}
 	sort.Strings(facts)
 	fd := sha256.Sum256([]byte(strings.Join(facts, "\n")))
-	id := sha256.Sum256([]byte(strings.Join([]string{patient, p.KnowledgeVersion, optID, hex.EncodeToString(fd[:])}, "\n")))
+	parts := []string{patient, p.KnowledgeVersion, optID, hex.EncodeToString(fd[:])}
+	var chosen []string
+	for _, k := range sortedKeys(groups) {
+		if c := groups[k].chosen; c != "" {
+			chosen = append(chosen, k+"="+c)
+		}
+	}
+	if len(chosen) > 0 {
+		parts = append(parts, "choices:"+strings.Join(chosen, "\x1f"))
+	}
+	id := sha256.Sum256([]byte(strings.Join(parts, "\n")))
 	return hex.EncodeToString(id[:])
 }
 
@@ -400,7 +519,7 @@ func itemApplies(options []string, opt *recommend.Option) bool {
 // buildActivities makes the drug activities, then the orders, then the
 // other items. Activity element ids are stable within a draft ("drug-1",
 // "order-2", "item-3"): an edit removes activities by them.
-func buildActivities(p recommend.Plan, opt *recommend.Option) []r4.CarePlanActivity {
+func buildActivities(p recommend.Plan, opt *recommend.Option, groups map[string]*choiceGroup) []r4.CarePlanActivity {
 	var acts []r4.CarePlanActivity
 	n := 0
 	next := func(prefix string) *string {
@@ -408,20 +527,22 @@ func buildActivities(p recommend.Plan, opt *recommend.Option) []r4.CarePlanActiv
 		return cpStr(prefix + "-" + strconv.Itoa(n))
 	}
 	if opt != nil {
-		// Drugs sharing a Choice are alternatives: one of them is given.
-		choices := map[string][]string{}
-		for _, d := range opt.Drugs {
-			if d.Choice != "" && strings.TrimSpace(d.Name) != "" {
-				choices[d.Choice] = append(choices[d.Choice], d.Name)
-			}
-		}
 		for _, d := range opt.Drugs {
 			if strings.TrimSpace(d.Name) == "" {
 				continue
 			}
 			desc := "Part of " + opt.Title
-			if alts := choices[d.Choice]; d.Choice != "" && len(alts) > 1 {
-				desc = "One of " + strings.Join(alts, " or ") + " (choose one); part of " + opt.Title
+			if g := groups[d.Choice]; d.Choice != "" && g != nil && len(g.names) > 1 {
+				switch {
+				case g.open():
+					desc = alternativesDescription(g.names) + "; part of " + opt.Title
+				case d.Name != g.chosen:
+					// Only the chosen alternative is proposed; the others
+					// are named in a note.
+					continue
+				default:
+					desc = chosenDescription(g.names) + "; part of " + opt.Title
+				}
 			}
 			if opt.Schedule != "" {
 				desc += "; schedule: " + opt.Schedule
@@ -591,11 +712,51 @@ func validCode(s string) bool {
 	return s[0] != '-' && s[len(s)-1] != '-'
 }
 
+// Wording of alternatives in a drug activity's description. The narrative
+// groups the activities of one open choice by their shared description.
+const (
+	altPrefix        = "One of: "
+	altSuffix        = " — choose one before accepting"
+	chosenPrefix     = "Chosen by the clinician from: "
+	altNameSeparator = ", "
+)
+
+// alternativesDescription says plainly that a drug is one of N
+// alternatives and that the clinician chooses one.
+func alternativesDescription(names []string) string {
+	return altPrefix + strings.Join(names, altNameSeparator) + altSuffix
+}
+
+// chosenDescription says which alternatives a chosen drug was chosen from.
+func chosenDescription(names []string) string {
+	return chosenPrefix + strings.Join(names, altNameSeparator)
+}
+
+// choiceNote names a choice and the alternatives considered.
+func choiceNote(chosen string, others []string) string {
+	return chosen + " chosen by the clinician; alternatives considered: " + strings.Join(others, altNameSeparator) + "."
+}
+
+// openChoiceOf returns the alternatives an activity description names
+// when it is one of an open choice.
+func openChoiceOf(desc string) (names []string, ok bool) {
+	rest, found := strings.CutPrefix(desc, altPrefix)
+	if !found {
+		return nil, false
+	}
+	list, _, found := strings.Cut(rest, altSuffix)
+	if !found {
+		return nil, false
+	}
+	return strings.Split(list, altNameSeparator), true
+}
+
 // drugConcept is the verified RxNorm ingredient code with the drug's name,
-// or the name alone when no verified code is known.
+// or the name alone when no verified code is known (or the code is one the
+// clinical reference marks partial or unverified).
 func drugConcept(d recommend.Drug) *r4.CodeableConcept {
 	cc := &r4.CodeableConcept{Text: cpStr(d.Name)}
-	if isDigits(d.RxNorm) {
+	if isDigits(d.RxNorm) && !unverifiedRxNorm[d.RxNorm] {
 		cc.Coding = []r4.Coding{{System: cpStr(cpSystemRxNorm), Code: cpStr(d.RxNorm), Display: cpStr(d.Name)}}
 	}
 	return cc
@@ -616,7 +777,7 @@ func isDigits(s string) bool {
 // buildNotes writes the basis, the alternatives, the drugs not proposed,
 // the safety flags, the data needed and the plan's warnings, then the
 // clinician's note.
-func buildNotes(p recommend.Plan, opt *recommend.Option, dc DraftContext) []r4.Annotation {
+func buildNotes(p recommend.Plan, opt *recommend.Option, groups map[string]*choiceGroup, dc DraftContext) []r4.Annotation {
 	now := cpTime(dc.Now)
 	var notes []r4.Annotation
 	add := func(text string) {
@@ -628,6 +789,13 @@ func buildNotes(p recommend.Plan, opt *recommend.Option, dc DraftContext) []r4.A
 			basis += " " + evidenceText(e) + "."
 		}
 		add(basis)
+		for _, k := range sortedKeys(groups) {
+			g := groups[k]
+			if g.chosen == "" || len(g.names) < 2 {
+				continue
+			}
+			add(choiceNote(g.chosen, g.others()))
+		}
 	}
 	if p.Continue != nil && p.Continue.Text != "" {
 		add("Current regimen: " + p.Continue.Text + ruleSuffix(p.Continue.Rules))
@@ -715,7 +883,9 @@ func evidenceText(e recommend.Evidence) string {
 // our contract: the identifier, the assess-plan category, a generated XHTML
 // narrative, intent proposal with status draft, completed or revoked (or
 // intent plan with status active, completed or revoked), products only on
-// MedicationRequest activities and coded only with RxNorm, ServiceRequest
+// MedicationRequest activities and coded only with verified RxNorm codes
+// (never one the clinical reference marks partial), an alternative's product
+// among the alternatives its description names, ServiceRequest
 // activities with a code, order codes only LOINC or SNOMED CT. Error
 // messages name the element, never its content.
 func Validate(cp *r4.CarePlan) error {
@@ -830,6 +1000,14 @@ func validateActivity(a r4.CarePlanActivity) error {
 		for _, c := range pc.Coding {
 			if c.System == nil || *c.System != cpSystemRxNorm || c.Code == nil || !isDigits(*c.Code) {
 				return fmt.Errorf("%w: product coded outside RxNorm", errActivity)
+			}
+			if unverifiedRxNorm[*c.Code] {
+				return fmt.Errorf("%w: product with an unverified RxNorm code", errActivity)
+			}
+		}
+		if d.Description != nil {
+			if names, ok := openChoiceOf(*d.Description); ok && (pc.Text == nil || !slices.Contains(names, *pc.Text)) {
+				return fmt.Errorf("%w: alternative not among the alternatives it names", errActivity)
 			}
 		}
 	}

@@ -195,8 +195,11 @@ func cpCases() []cpCase {
 	dc2.PatientRef, dc2.OptionID, dc2.Note = "Patient/p2", "P03-tdxd", "Patient prefers a single agent; cardiology seen <2026-11-20> & agrees."
 	dc3 := cpContext()
 	dc3.PatientRef, dc3.ClinicianRef, dc3.ClinicianName, dc3.EncounterRef = "Patient/p3", "", "", ""
+	dc4 := cpContext()
+	dc4.Choices = map[string]string{"ai": "Anastrozole"}
 	return []cpCase{
 		{"ER+ PR+ HER2- postmenopausal, first line, top-ranked option", planHRPositive(), cpFacts("Patient/p1"), cpContext()},
+		{"ER+ PR+ HER2- postmenopausal, clinician chooses anastrozole", planHRPositive(), cpFacts("Patient/p1"), dc4},
 		{"HER2+ with LVEF 45%, clinician picks T-DXd", planHER2Cardiac(), cpFacts("Patient/p2"), dc2},
 		{"HER2 unknown, no option: work-up from the command line", planHER2Unknown(), cpFacts("Patient/p3"), dc3},
 	}
@@ -335,12 +338,7 @@ func TestCarePlanOnlyProposedDrugs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var want []string
-			if opt != nil {
-				for _, d := range opt.Drugs {
-					want = append(want, d.Name)
-				}
-			}
+			want := wantProducts(opt, tc.dc.Choices)
 			if got := productNames(cp); !slices.Equal(got, want) {
 				t.Errorf("got products %q; want %q", got, want)
 			}
@@ -364,6 +362,22 @@ func TestCarePlanOnlyProposedDrugs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wantProducts are the drugs a CarePlan should propose: every drug of the
+// option, except that a choice keeps only the chosen drug of its group.
+func wantProducts(opt *recommend.Option, choices map[string]string) []string {
+	var want []string
+	if opt == nil {
+		return nil
+	}
+	for _, d := range opt.Drugs {
+		if c := choices[d.Choice]; d.Choice != "" && c != "" && !strings.EqualFold(c, d.Name) {
+			continue
+		}
+		want = append(want, d.Name)
+	}
+	return want
 }
 
 func noteContains(cp *r4.CarePlan, s string) bool {
@@ -397,7 +411,11 @@ func TestCarePlanContent(t *testing.T) {
 		{"flag of another option left out", !noteContains(cp, "only for the alternative")},
 		{"data needed noted", noteContains(cp, "QTcF")},
 		{"narrative escapes text", strings.Contains(cp.Text.Div, "&amp; side effects &lt;before&gt;")},
-		{"alternatives within the option read as a choice", strings.Contains(cp.Text.Div, "One of letrozole or anastrozole (choose one)")},
+		{"alternatives within the option read as one choice", strings.Contains(cp.Text.Div,
+			"<li>One of: letrozole, anastrozole — choose one before accepting; part of Letrozole + ribociclib; schedule: per label:"+
+				"<ul><li>letrozole (RxNorm 72965) [not-started]</li><li>anastrozole (RxNorm 84857) [not-started]</li></ul></li>")},
+		{"a drug given in any case is listed on its own", strings.Contains(cp.Text.Div,
+			"<li>ribociclib (RxNorm 1873916): Part of Letrozole + ribociclib; schedule: per label [not-started]</li>")},
 	}
 	for _, c := range checks {
 		if !c.ok {
@@ -483,12 +501,46 @@ func TestCarePlanIdentity(t *testing.T) {
 			p.Subtype.HER2.Value = "unknown"
 		}},
 	}
+	choose := func(m map[string]string) func(*recommend.Plan, *recommend.Facts, *DraftContext) {
+		return func(_ *recommend.Plan, _ *recommend.Facts, dc *DraftContext) { dc.Choices = m }
+	}
+	sameChoice := []struct {
+		name   string
+		change func(*recommend.Plan, *recommend.Facts, *DraftContext)
+	}{
+		{"an empty choice is no choice", choose(map[string]string{"ai": ""})},
+		{"no choices at all", choose(map[string]string{})},
+	}
+	for _, c := range sameChoice {
+		p, f, dc := base()
+		c.change(&p, &f, &dc)
+		if got := id(p, f, dc); got != ref {
+			t.Errorf("%s: got identifier %s; want %s (same inputs)", c.name, got, ref)
+		}
+	}
+	p, f, dc = base()
+	choose(map[string]string{"ai": "letrozole"})(&p, &f, &dc)
+	letrozole := id(p, f, dc)
+	choose(map[string]string{"ai": " LETROZOLE "})(&p, &f, &dc)
+	if got := id(p, f, dc); got != letrozole {
+		t.Errorf("the same choice spelt otherwise: got identifier %s; want %s", got, letrozole)
+	}
+	differ = append(differ, []struct {
+		name   string
+		change func(*recommend.Plan, *recommend.Facts, *DraftContext)
+	}{
+		{"letrozole chosen", choose(map[string]string{"ai": "letrozole"})},
+		{"anastrozole chosen", choose(map[string]string{"ai": "anastrozole"})},
+	}...)
+	seen := map[string]string{ref: "no choice"}
 	for _, c := range differ {
 		p, f, dc := base()
 		c.change(&p, &f, &dc)
-		if got := id(p, f, dc); got == ref {
-			t.Errorf("%s: identifier unchanged; want a new one", c.name)
+		got := id(p, f, dc)
+		if prev, dup := seen[got]; dup {
+			t.Errorf("%s: same identifier as %s; want a new one", c.name, prev)
 		}
+		seen[got] = c.name
 	}
 }
 
@@ -499,6 +551,18 @@ func TestCarePlanErrors(t *testing.T) {
 		want   error
 	}{
 		{"unknown option", func(_ *recommend.Plan, _ *recommend.Facts, dc *DraftContext) { dc.OptionID = "Z99" }, ErrUnknownOption},
+		{"choice of a drug outside its group", func(_ *recommend.Plan, _ *recommend.Facts, dc *DraftContext) {
+			dc.Choices = map[string]string{"ai": "Z99-exemestane"}
+		}, ErrUnknownChoice},
+		{"choice of a drug given in any case", func(_ *recommend.Plan, _ *recommend.Facts, dc *DraftContext) {
+			dc.Choices = map[string]string{"ai": "ribociclib"}
+		}, ErrUnknownChoice},
+		{"choice for a group the option lacks", func(_ *recommend.Plan, _ *recommend.Facts, dc *DraftContext) {
+			dc.Choices = map[string]string{"Z99": "letrozole"}
+		}, ErrUnknownChoice},
+		{"choice for a group of another option", func(_ *recommend.Plan, _ *recommend.Facts, dc *DraftContext) {
+			dc.OptionID, dc.Choices = "H02-ai", map[string]string{"ai": "letrozole"}
+		}, ErrUnknownChoice},
 		{"plan about another patient", func(p *recommend.Plan, _ *recommend.Facts, _ *DraftContext) { p.Patient.Ref = "Patient/other" }, ErrPatientMismatch},
 		{"no time", func(_ *recommend.Plan, _ *recommend.Facts, dc *DraftContext) { dc.Now = time.Time{} }, nil},
 		{"no patient anywhere", func(p *recommend.Plan, f *recommend.Facts, dc *DraftContext) {

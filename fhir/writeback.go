@@ -184,18 +184,7 @@ func (b ehrBackend) read(ctx context.Context, typ, id, version string) (*Resourc
 	if version == "" {
 		return b.c.Read(ctx, typ, id)
 	}
-	if !validType(typ) || !validID(id) || !validID(version) {
-		return nil, errors.New("fhir: vread: invalid reference")
-	}
-	resp, err := b.c.get(ctx, typ, b.c.resourceURL(typ, id+"/_history/"+version, nil))
-	if err != nil {
-		return nil, err
-	}
-	r, err := parseResource(resp.body)
-	if err != nil || r.Type != typ {
-		return nil, errors.New("fhir: vread: the answer is not the resource asked for")
-	}
-	return r, nil
+	return b.c.VRead(ctx, typ, id, version)
 }
 
 func (b ehrBackend) update(ctx context.Context, d wbDoc, ifMatch string) (*Resource, error) {
@@ -806,6 +795,7 @@ func applyEdit(cp *r4.CarePlan, e Edit, dc DraftContext) error {
 			return ErrUnknownActivity
 		}
 		cp.Activity = kept
+		settleChoices(cp, dc)
 	}
 	if e.Note != nil {
 		var notes []r4.Annotation
@@ -823,6 +813,36 @@ func applyEdit(cp *r4.CarePlan, e Edit, dc DraftContext) error {
 	}
 	cp.Text = CarePlanNarrative(cp)
 	return nil
+}
+
+// settleChoices: an open choice the clinician narrowed to one alternative
+// by removing the others is a choice. Its description says so, and a note
+// names the alternatives considered, as a draft written with the choice
+// would.
+func settleChoices(cp *r4.CarePlan, dc DraftContext) {
+	count := map[string]int{}
+	for _, a := range cp.Activity {
+		if d := a.Detail; d != nil && d.Description != nil {
+			if _, ok := openChoiceOf(*d.Description); ok {
+				count[*d.Description]++
+			}
+		}
+	}
+	for i := range cp.Activity {
+		d := cp.Activity[i].Detail
+		if d == nil || d.Description == nil || count[*d.Description] != 1 {
+			continue
+		}
+		names, _ := openChoiceOf(*d.Description)
+		_, rest, _ := strings.Cut(*d.Description, altSuffix)
+		chosen, _ := productName(d)
+		d.Description = cpStr(chosenDescription(names) + rest)
+		g := choiceGroup{names: names, chosen: chosen}
+		if others := g.others(); len(others) > 0 {
+			cp.Note = append(cp.Note, r4.Annotation{AuthorString: cpStr("mbcplan"), Time: cpStr(cpTime(dc.Now)),
+				Text: choiceNote(chosen, others)})
+		}
+	}
 }
 
 // Accept accepts an open proposal (HL7 CPG activity flow): a new CarePlan
@@ -897,7 +917,10 @@ func (w *Writer) Accept(ctx context.Context, draftID, ifMatch string, dc DraftCo
 	w.provenance(ctx, rt, pres, ActivityAccept, dc, []string{versioned(cur), versioned(upd)}, patient, &out.Plan.Warnings)
 
 	if rt.notes != nil {
-		dr, err := BuildDocumentReference(plan, dc, w.NoteFormat)
+		dr, err := BuildDocumentReference(plan, dc, w.NoteFormat, NoteLinks{
+			Where: rt.plans.where(), PlanID: pres.ID, ProposalID: cur.ID,
+			ProposalIdentifier: firstIdentifier(prop, DraftIdentifierSystem),
+		})
 		if err != nil {
 			return nil, err
 		}

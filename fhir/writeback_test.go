@@ -480,6 +480,24 @@ func TestAppStorePath(t *testing.T) {
 	if err != nil || !strings.Contains(string(body), "Treatment plan: Letrozole + ribociclib") || !strings.HasPrefix(*dr.Content[0].Attachment.ContentType, "text/html") {
 		t.Errorf("note content: got %q (%v); want the HTML plan", body, err)
 	}
+	// No choice was made: the note says so rather than listing three drugs.
+	if want := "Drugs: one of letrozole, anastrozole (not yet chosen); ribociclib."; !strings.Contains(string(body), want) {
+		t.Errorf("note content: want %q", want)
+	}
+	// The plans live in the app store: the note names them by identifier,
+	// never by a literal reference the chart would resolve to nothing.
+	if dr.Context == nil || len(dr.Context.Related) != 2 {
+		t.Fatalf("got context %+v; want two related CarePlans", dr.Context)
+	}
+	for i, wantSys := range []string{PlanIdentifierSystem, DraftIdentifierSystem} {
+		r := dr.Context.Related[i]
+		if r.Reference != nil || r.Identifier == nil || *r.Identifier.System != wantSys {
+			t.Errorf("related %d: got reference %v identifier %+v; want only an identifier of %s", i, r.Reference, r.Identifier, wantSys)
+		}
+	}
+	if v := *dr.Context.Related[0].Identifier.Value; acc.Plan.Identifier != PlanIdentifierSystem+"|"+v {
+		t.Errorf("related plan %s; want the accepted plan's identifier %s", v, acc.Plan.Identifier)
+	}
 	// Everything else stayed in the app store: proposal, plan, Provenance.
 	plans, err := ms.Find(ctx, "CarePlan", "Patient/p1", "")
 	if err != nil {
@@ -516,5 +534,148 @@ func TestAppStoreOnlyWithoutClient(t *testing.T) {
 	}
 	if _, err := (&Writer{}).WriteDraft(t.Context(), planHER2Unknown(), cpFacts("Patient/p3"), DraftContext{Now: cpNow}); !errors.Is(err, ErrNoWriteBack) {
 		t.Errorf("no client, no store: got %v; want ErrNoWriteBack", err)
+	}
+}
+
+func TestWriteDraftWithChoice(t *testing.T) {
+	sb := newSandbox(t, fhirtest.Options{}, nil)
+	w := &Writer{Client: sb.client}
+	ctx := t.Context()
+	open, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), cpContext())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := cpContext()
+	dc.Choices = map[string]string{"ai": "anastrozole"}
+	chosen, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), dc)
+	if err != nil {
+		t.Fatalf("WriteDraft with a choice: %v", err)
+	}
+	if !chosen.Created || chosen.Identifier == open.Identifier || !slices.Equal(chosen.Replaced, []string{open.Ref()}) {
+		t.Errorf("got created %v, same identifier %v, replaced %q; want a new draft replacing %s",
+			chosen.Created, chosen.Identifier == open.Identifier, chosen.Replaced, open.Ref())
+	}
+	cp, err := decodeCarePlan(chosen.CarePlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := productNames(cp); !slices.Equal(got, []string{"anastrozole", "ribociclib"}) {
+		t.Errorf("got products %q; want [anastrozole ribociclib]", got)
+	}
+	dc.Choices = map[string]string{"ai": "exemestane"}
+	if _, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), dc); !errors.Is(err, ErrUnknownChoice) {
+		t.Errorf("bad choice: got %v; want ErrUnknownChoice", err)
+	}
+	if n := len(sb.store.Resources("CarePlan")); n != 2 {
+		t.Errorf("got %d CarePlans; want 2 (nothing written for the bad choice)", n)
+	}
+}
+
+// TestEditSettlesChoice: removing all alternatives but one is a choice; the
+// draft then reads as a draft written with that choice would.
+func TestEditSettlesChoice(t *testing.T) {
+	w := &Writer{Store: NewMemStore(func() time.Time { return cpNow })}
+	ctx := t.Context()
+	d, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), cpContext())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// drug-1 letrozole, drug-2 anastrozole, drug-3 ribociclib.
+	e, err := w.Edit(ctx, d.ID, d.VersionID, Edit{RemoveActivities: []string{"drug-1"}}, cpContext())
+	if err != nil {
+		t.Fatalf("Edit: %v", err)
+	}
+	cp, err := decodeCarePlan(e.CarePlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"anastrozole: Chosen by the clinician from: letrozole, anastrozole; part of Letrozole + ribociclib; schedule: per label",
+		"ribociclib: Part of Letrozole + ribociclib; schedule: per label",
+	}
+	if got := drugActivities(cp); !slices.Equal(got, want) {
+		t.Errorf("got drug activities %q; want %q", got, want)
+	}
+	if !noteContains(cp, "anastrozole chosen by the clinician; alternatives considered: letrozole.") {
+		t.Error("no note naming the alternative considered")
+	}
+	if strings.Contains(cp.Text.Div, "choose one before accepting") {
+		t.Error("narrative still asks for a choice")
+	}
+	if err := Validate(cp); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestBuildDocumentReferenceLinks(t *testing.T) {
+	dc := cpContext()
+	dc.Choices = map[string]string{"ai": "letrozole"}
+	prop, err := BuildCarePlan(planHRPositive(), cpFacts("Patient/p1"), dc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	propValue := firstIdentifier(prop, DraftIdentifierSystem)
+	plan := acceptedPlan(prop, &Resource{Type: "CarePlan", ID: "prop1", VersionID: "2"}, cpContext())
+	planValue := firstIdentifier(plan, PlanIdentifierSystem)
+	type rel struct{ ref, system, value string }
+	tests := []struct {
+		name  string
+		links NoteLinks
+		want  []rel
+	}{
+		{"plans in the EHR: literal references", NoteLinks{Where: WhereEHR, PlanID: "plan1", ProposalID: "prop1", ProposalIdentifier: propValue},
+			[]rel{{"CarePlan/plan1", PlanIdentifierSystem, planValue}, {"CarePlan/prop1", DraftIdentifierSystem, propValue}}},
+		{"plans in the app store: identifiers only", NoteLinks{Where: WhereAppStore, PlanID: "plan1", ProposalID: "prop1", ProposalIdentifier: propValue},
+			[]rel{{"", PlanIdentifierSystem, planValue}, {"", DraftIdentifierSystem, propValue}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, format := range []string{NoteHTML, NotePlain} {
+				dr, err := BuildDocumentReference(plan, cpContext(), format, tc.links)
+				if err != nil {
+					t.Fatalf("BuildDocumentReference: %v", err)
+				}
+				if dr.Context == nil || len(dr.Context.Encounter) != 1 {
+					t.Fatalf("got context %+v; want the encounter and the related plans", dr.Context)
+				}
+				var got []rel
+				for _, r := range dr.Context.Related {
+					x := rel{}
+					if r.Reference != nil {
+						x.ref = *r.Reference
+					}
+					if r.Identifier != nil {
+						x.system, x.value = *r.Identifier.System, *r.Identifier.Value
+					}
+					if r.Type == nil || *r.Type != "CarePlan" || r.Display == nil {
+						t.Errorf("related %+v: want type CarePlan and a display", x)
+					}
+					got = append(got, x)
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("got related %+v; want %+v", got, tc.want)
+				}
+				body, err := base64.StdEncoding.DecodeString(*dr.Content[0].Attachment.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range []string{"Drugs: letrozole; ribociclib.", "letrozole chosen by the clinician; alternatives considered: anastrozole."} {
+					if !strings.Contains(string(body), s) {
+						t.Errorf("%s note does not hold %q", format, s)
+					}
+				}
+				if dr.Text == nil || !strings.Contains(dr.Text.Div, "Drugs: letrozole; ribociclib.") || validateNarrative(dr.Text) != nil {
+					t.Errorf("got narrative %+v; want a valid one naming the drugs", dr.Text)
+				}
+				if b, err := json.Marshal(dr); err != nil {
+					t.Fatal(err)
+				} else if _, err := r4.UnmarshalDocumentReference(b); err != nil {
+					t.Errorf("round trip: %v", err)
+				}
+			}
+		})
+	}
+	if _, err := BuildDocumentReference(plan, cpContext(), NoteHTML, NoteLinks{}); err == nil {
+		t.Error("no place given: got no error; want one")
 	}
 }
