@@ -20,7 +20,23 @@ import (
 // reads a resource wrongly, keyed "<patient id>/<check>", with the reason.
 // A listed check that fails is skipped with its reason; a listed check that
 // passes fails the test, so the entry is removed once fhir is fixed.
-var knownMappingGaps = map[string]string{}
+var knownMappingGaps = map[string]string{
+	"mbc-18/her2Ultralow": "fhir reads Observation mbc-18-her2-ihc valueCodeableConcept.text \"0 (no membrane staining)\" " +
+		"as IHC 0 with no staining description (HER2Result.Staining \"\"), so HER2-ultralow is unknown and the plan asks for " +
+		"her2-ihc; ihcFromText knows \"no staining\", \"null\" and \"absent staining\" but not \"no membrane staining\". It should " +
+		"set Staining \"absent\". Its Observation.note (\"no membrane staining observed (HER2-null, not ultralow)\") is not read; " +
+		"if notes are read, \"not ultralow\" must not match the ultralow pattern, which ihcFromText tests first",
+}
+
+// ultralowFromBundles are HER2-ultralow calls the library's bundles settle
+// but expectations.json has no field for: IHC 0 without a staining
+// description is unknown (section 8), IHC 0 with no membrane staining is
+// not ultralow (mbc-18's expectation: "HER2-null, neither low nor
+// ultralow").
+var ultralowFromBundles = map[string]string{
+	"mbc-08": "unknown", "mbc-11": "unknown", "mbc-13": "unknown",
+	"mbc-16": "unknown", "mbc-17": "unknown", "mbc-18": "no",
+}
 
 // dataNeededIDs is the DataNeeded vocabulary; conflict-, not-final- and
 // stale- ids are built from it by dataNeededIDKnown.
@@ -198,6 +214,9 @@ func checkPlan(p recommend.Plan, f recommend.Facts, e fhirtest.Expectation, pb p
 		if c.got != c.want {
 			pb.add(c.check, "got %q; want %q", c.got, c.want)
 		}
+	}
+	if want, ok := ultralowFromBundles[e.ID]; ok && p.Subtype.HER2Ultralow.Value != want {
+		pb.add("her2Ultralow", "got %q (%s); want %q", p.Subtype.HER2Ultralow.Value, p.Subtype.HER2Ultralow.Basis, want)
 	}
 	if p.Disease.Metastatic != ef.Metastatic {
 		pb.add("metastatic", "got %v (basis %q, sites %v); want %v", p.Disease.Metastatic, p.Disease.Basis, p.Disease.Sites, ef.Metastatic)
