@@ -27,7 +27,7 @@ import (
 
 // uiTimeout bounds each browser test; a step that waits for an element that
 // never comes fails at this deadline rather than hanging.
-const uiTimeout = 30 * time.Second
+const uiTimeout = 2 * time.Minute
 
 // chromiumPath finds Chromium, or skips (fails in CI) with what to install.
 func chromiumPath(t *testing.T) string {
