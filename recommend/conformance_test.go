@@ -264,3 +264,38 @@ func TestPropertyDataNeededVocabulary(t *testing.T) {
 		t.Errorf("generated plans listed %d distinct data-needed ids; want at least 10, or the property proves little", len(seen))
 	}
 }
+
+func TestBoneAgentAlreadyPrescribed(t *testing.T) {
+	tests := []struct {
+		name       string
+		meds       []Medication
+		wantOption string
+		wantDrugs  []string
+	}{
+		{"bone metastases, no bone agent: zoledronic acid or denosumab", nil, "L07-bone-agent", []string{"denosumab", "zoledronic acid"}},
+		{"bone metastases on denosumab (mbc-18): continue it, no second agent",
+			[]Medication{med("MedicationRequest/dmab", MedRequest, "active", "2024-05-06", "2027-02-18", "denosumab")}, "L07-bone-agent-continue", []string{"denosumab"}},
+		{"bone metastases, denosumab order ended: a new agent is considered",
+			[]Medication{med("MedicationRequest/dmab", MedRequest, "active", "2024-05-06", "2025-02-18", "denosumab")}, "L07-bone-agent", []string{"denosumab", "zoledronic acid"}},
+		{"bone metastases, zoledronic acid stopped: a new agent is considered",
+			[]Medication{med("MedicationRequest/zol", MedRequest, "stopped", "2024-05-06", "", "zoledronic acid")}, "L07-bone-agent", []string{"denosumab", "zoledronic acid"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Recommend(patient(withMeds(tt.meds...)), testNow, Settings{})
+			var bone []Option
+			for _, o := range p.Options {
+				if optionHas(o, classBone) {
+					bone = append(bone, o)
+				}
+			}
+			if len(bone) != 1 || bone[0].ID != tt.wantOption {
+				t.Fatalf("bone-agent options got %v; want only %s", ids(bone, func(o Option) string { return o.ID }), tt.wantOption)
+			}
+			got := ids(bone[0].Drugs, func(d Drug) string { return d.Name })
+			if strings.Join(got, ",") != strings.Join(tt.wantDrugs, ",") {
+				t.Errorf("%s drugs got %v; want %v", tt.wantOption, got, tt.wantDrugs)
+			}
+		})
+	}
+}

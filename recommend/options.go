@@ -682,9 +682,44 @@ func thenT06(s *state) {
 }
 
 func thenL07(s *state) {
+	if cur := s.currentBoneAgent(); cur != nil {
+		// Already prescribed: continue it rather than offer a second agent.
+		name := cur.Drugs[0]
+		for _, d := range cur.Drugs {
+			if drugHas(d, classBone) {
+				name = d
+				break
+			}
+		}
+		s.add(Option{ID: "L07-bone-agent-continue", Title: "Continue " + name + " (bone-modifying agent already prescribed)", Category: "supportive",
+			Drugs: drugs(name), Rules: []string{"L07"},
+			Rationale: "Bone metastases with a bone-modifying agent already prescribed: continue it with calcium and vitamin D; do not add a second agent."},
+			90, FactUse{Fact: "current bone-modifying agent", Source: cur.Source})
+		return
+	}
 	s.add(Option{ID: "L07-bone-agent", Title: "Bone-modifying agent: zoledronic acid or denosumab", Category: "supportive",
 		Drugs: oneOf("bone", "zoledronic acid", "denosumab"), Rules: []string{"L07"},
 		Rationale: "Bone metastases: consider a bone-modifying agent with calcium and vitamin D, and a dental review before starting."}, 90)
 	s.out.monitoring = append(s.out.monitoring, Item{ID: "L07-dental", Kind: "referral", Rules: []string{"L07"}, Options: []string{"L07-bone-agent"},
 		Text: "Dental review before starting a bone-modifying agent; calcium and vitamin D supplementation.", Evidence: s.evidence("L07")})
+}
+
+// currentBoneAgent is an active order for a bone-modifying agent whose
+// period has not ended, or nil.
+func (s *state) currentBoneAgent() *Medication {
+	for i := range s.f.Medications {
+		m := &s.f.Medications[i]
+		if !strings.EqualFold(m.Status, "active") {
+			continue
+		}
+		if end, ok := parseDate(m.End); ok && end.Before(s.now) {
+			continue
+		}
+		for _, d := range m.Drugs {
+			if drugHas(d, classBone) {
+				return m
+			}
+		}
+	}
+	return nil
 }
