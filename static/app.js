@@ -394,7 +394,8 @@
         var t = parseDate(r.date);
         if (t === null) { return; }
         var v = r.status || (r.ihc ? "IHC " + r.ihc : "unknown");
-        marks.push({ lane: lane, t: t, label: m[0] + " " + v + (r.ihc && r.status ? " (IHC " + r.ihc + ")" : "") + ", " + r.date.slice(0, 10), cls: "mark-" + (r.status || "unknown") });
+        var cls = r.status ? "mark-" + r.status : r.ihc ? "mark-ihc" : "mark-unknown";
+        marks.push({ lane: lane, t: t, label: m[0] + " " + v + (r.ihc && r.status ? " (IHC " + r.ihc + ")" : "") + ", " + r.date.slice(0, 10), cls: cls });
       });
     });
     var bars = [];
@@ -403,7 +404,8 @@
       var s = parseDate(r.start);
       if (s === null) { return; }
       var e = r.current ? now : parseDate(r.end) || s;
-      bars.push({ s: s, e: Math.max(e, s), label: (r.setting === "adjuvant" ? "adjuvant" : "line " + r.line) + ": " + list(r.drugs).join(" + ") + " (" + r.start + " – " + (r.current ? "now" : r.end || "?") + ")" + (r.progression ? ", progression" : ""), progression: r.progression });
+      bars.push({ s: s, e: Math.max(e, s), short: (r.setting === "adjuvant" ? "adjuvant" : "line " + r.line) + ": " + list(r.drugs).join(" + "),
+        label: (r.setting === "adjuvant" ? "adjuvant" : "line " + r.line) + ": " + list(r.drugs).join(" + ") + " (" + r.start + " – " + (r.current ? "now" : r.end || "?") + ")" + (r.progression ? ", progression" : ""), progression: r.progression });
     });
     var met = parseDate(p.disease && p.disease.firstRecorded);
     var times = marks.map(function (m) { return m.t; }).concat(bars.map(function (b) { return b.s; }), [now]);
@@ -437,9 +439,14 @@
         svg("title", null, "Metastatic disease first recorded " + p.disease.firstRecorded)));
     }
     bars.forEach(function (b) {
-      var y = top + 3 * laneH + 6;
-      append(root, svg("rect", { x: x(b.s), y: y, width: Math.max(4, x(b.e) - x(b.s)), height: laneH - 12, rx: 3, tabindex: "0", "class": "bar" + (b.progression ? " bar-progression" : ""), "aria-label": b.label },
+      var y = top + 3 * laneH + 4;
+      var w = Math.max(4, x(b.e) - x(b.s));
+      append(root, svg("rect", { x: x(b.s), y: y, width: w, height: laneH - 8, rx: 3, tabindex: "0", "class": "bar" + (b.progression ? " bar-progression" : ""), "aria-label": b.label },
         svg("title", null, b.label)));
+      // The label goes inside the bar when it fits (about 7 px a character).
+      if (w > b.short.length * 7 + 8) {
+        append(root, svg("text", { x: x(b.s) + 5, y: y + laneH - 13, "class": "bar-label", "aria-hidden": "true" }, b.short));
+      }
     });
     marks.forEach(function (m) {
       var y = top + m.lane * laneH + laneH / 2;
