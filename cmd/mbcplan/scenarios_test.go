@@ -253,6 +253,9 @@ func checkPlan(p recommend.Plan, f recommend.Facts, e fhirtest.Expectation, pb p
 		have[d.ID] = true
 	}
 	for _, d := range e.DataNeeded {
+		if !dataNeededIDKnown(d.ID) {
+			pb.add("vocabulary", "expectations.json data needed id %q is not in the vocabulary", d.ID)
+		}
 		if !have[d.ID] {
 			pb.add("dataNeeded", "%q (%v) missing; got %v", d.ID, d.Rules, dataNeededList(p))
 		}
