@@ -302,7 +302,8 @@ func TestSlowServerAndDeadline(t *testing.T) {
 		case <-release:
 		case <-r.Context().Done():
 		}
-	}, WithTimeouts(50*time.Millisecond, 400*time.Millisecond, time.Second))
+		panic(http.ErrAbortHandler) // never answer
+	}, WithTimeouts(150*time.Millisecond, 900*time.Millisecond, time.Second))
 	defer close(release)
 
 	t.Run("caller's context ends first", func(t *testing.T) {
@@ -321,8 +322,10 @@ func TestSlowServerAndDeadline(t *testing.T) {
 		if err == nil || time.Since(start) > 2*time.Second {
 			t.Errorf("error %v after %v; want a failure within the overall deadline", err, time.Since(start))
 		}
-		if hits.Load() != 3 {
-			t.Errorf("%d attempts; want 3", hits.Load())
+		// Under load an attempt may time out before the server sees it; the
+		// error counts the attempts made.
+		if !strings.Contains(err.Error(), "gave up after 3 attempts") || hits.Load() == 0 {
+			t.Errorf("error %q after %d requests seen; want 3 attempts", err, hits.Load())
 		}
 		if strings.Contains(err.Error(), "p1") || strings.Contains(err.Error(), "127.0.0.1") {
 			t.Errorf("error %q quotes the URL", err)
