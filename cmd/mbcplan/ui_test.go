@@ -699,6 +699,16 @@ func TestBrowserErrorsAreClinicianPages(t *testing.T) {
 		t.Errorf("unknown launch page = %q; want a plain 'session has ended' page", got)
 	}
 
+	// The EHR refuses to sign the app in: a launch-failed page.
+	b.do(t, "launch with invalid_scope", chromedp.Navigate(s.base+"/sandbox/launch?patient=mbc-01&sim=invalid_scope"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if got := b.text(t, "h1"); got != "Launch failed" {
+		t.Errorf("refused sign-in page title = %q; want \"Launch failed\"", got)
+	}
+	if got := b.text(t, "main"); !strings.Contains(got, "Nothing was read or written") || !regexp.MustCompile(`Reference: [0-9a-f]{8,}`).MatchString(got) {
+		t.Errorf("refused sign-in page = %q; want what happened and a reference", got)
+	}
+	b.screenshot(t, "error-launch.png")
+
 	// The EHR refuses every FHIR call: the app says so on a page.
 	b.do(t, "launch with FHIR 401", chromedp.Navigate(s.base+"/sandbox/launch?patient=mbc-01&sim=fhir_401"))
 	b.wait(t, "#fatal")
