@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -277,6 +278,10 @@ func runRecommend(ctx context.Context, args []string, getenv func(string) string
 	var sf statementFlags
 	sf.flags(fs)
 	option := fs.String("option", "", "the option to write (default: the top-ranked option)")
+	choices := map[string]string{}
+	fs.Func("choose", "GROUP=DRUG: the drug chosen among the option's alternatives (repeatable; e.g. cdk46=palbociclib)", func(v string) error {
+		return parseChoice(choices, v)
+	})
 	carePlan := fs.Bool("careplan", false, "print the CarePlan draft instead of the plan")
 	writeDraft := fs.Bool("write-draft", false, "write the CarePlan draft to --fhir-base (or the app store where the server cannot keep CarePlans)")
 	storePath := fs.String("store", getenv("MBCPLAN_STORE"), "SQLite file of the app store, for servers that cannot keep CarePlans")
@@ -326,7 +331,10 @@ func runRecommend(ctx context.Context, args []string, getenv func(string) string
 	if *option != "" && !hasOption(p, *option) {
 		return usagef("recommend: --option %q is not in the plan (options: %s)", *option, optionIDs(p))
 	}
-	dc := fhir.DraftContext{PatientRef: f.Patient.Ref, Now: now, OptionID: *option}
+	dc := fhir.DraftContext{PatientRef: f.Patient.Ref, Now: now, OptionID: *option, Choices: choices}
+	if err := checkChoices(p, *option, choices); err != nil {
+		return err
+	}
 
 	if *writeDraft {
 		w := &fhir.Writer{Client: client, Mode: mode}
@@ -387,4 +395,93 @@ func optionIDs(p recommend.Plan) string {
 		ids = append(ids, o.ID)
 	}
 	return strings.Join(ids, ", ")
+}
+
+// maxChoices caps --choose, as the draft API caps its choices.
+const maxChoices = 10
+
+// parseChoice reads one --choose GROUP=DRUG into choices.
+func parseChoice(choices map[string]string, v string) error {
+	group, drug, ok := strings.Cut(v, "=")
+	group, drug = strings.TrimSpace(group), strings.TrimSpace(drug)
+	switch {
+	case !ok || group == "" || drug == "":
+		return errors.New("want GROUP=DRUG, e.g. cdk46=palbociclib")
+	case len(group) > 100 || len(drug) > 100:
+		return errors.New("GROUP and DRUG are at most 100 characters")
+	}
+	if prev, dup := choices[group]; dup && !strings.EqualFold(prev, drug) {
+		return fmt.Errorf("group %q chosen twice", group)
+	}
+	if _, dup := choices[group]; !dup && len(choices) >= maxChoices {
+		return fmt.Errorf("at most %d choices", maxChoices)
+	}
+	choices[group] = drug
+	return nil
+}
+
+// checkChoices refuses, as a usage error, a choice the chosen option does
+// not offer, listing what it offers.
+func checkChoices(p recommend.Plan, optionID string, choices map[string]string) error {
+	if len(choices) == 0 {
+		return nil
+	}
+	var opt *recommend.Option
+	for i := range p.Options {
+		o := &p.Options[i]
+		if (optionID == "" && (opt == nil || rankFirst(o.Rank, opt.Rank))) || o.ID == optionID {
+			opt = o
+		}
+	}
+	offered := map[string][]string{}
+	var groups []string
+	if opt != nil {
+		for _, d := range opt.Drugs {
+			if d.Choice == "" {
+				continue
+			}
+			if _, seen := offered[d.Choice]; !seen {
+				groups = append(groups, d.Choice)
+			}
+			offered[d.Choice] = append(offered[d.Choice], d.Name)
+		}
+	}
+	var list []string
+	for _, g := range groups {
+		list = append(list, g+"="+strings.Join(offered[g], "|"))
+	}
+	what := "none"
+	if len(list) > 0 {
+		what = strings.Join(list, ", ")
+	}
+	keys := make([]string, 0, len(choices))
+	for g := range choices {
+		keys = append(keys, g)
+	}
+	sort.Strings(keys)
+	for _, g := range keys {
+		drug := choices[g]
+		found := false
+		for _, n := range offered[g] {
+			if strings.EqualFold(n, drug) {
+				found = true
+			}
+		}
+		if !found {
+			return usagef("recommend: --choose %s=%s is not a choice of the option (choices: %s)", g, drug, what)
+		}
+	}
+	return nil
+}
+
+// rankFirst orders ranks ascending with 0 (unranked) last, as the CarePlan
+// mapping picks the top-ranked option.
+func rankFirst(a, b int) bool {
+	switch {
+	case a == 0:
+		return false
+	case b == 0:
+		return true
+	}
+	return a < b
 }

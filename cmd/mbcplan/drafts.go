@@ -120,6 +120,9 @@ func (a *app) currentDraft(ctx context.Context, s *session) *draftView {
 type draftRequest struct {
 	OptionID string `json:"optionId" validate:"required,max=100"`
 	Note     string `json:"note" validate:"max=4000"`
+	// Choices are the clinician's choices among the option's alternatives:
+	// choice group → drug ({"cdk46": "palbociclib"}).
+	Choices map[string]string `json:"choices" validate:"max=10,dive,keys,max=100,endkeys,max=100"`
 }
 
 // postDraft writes the draft for the chosen option: the plan is computed
@@ -139,6 +142,7 @@ func (a *app) postDraft(c *gin.Context) {
 		return
 	}
 	dc := a.draftContext(s, req.OptionID, req.Note)
+	dc.Choices = req.Choices
 	if p.Patient.Ref != dc.PatientRef {
 		respondError(c, newAppError(http.StatusConflict, "wrong-patient",
 			"The plan is not about the patient open in this launch. Nothing was written.", errors.New("plan patient does not match launch")))
@@ -148,6 +152,10 @@ func (a *app) postDraft(c *gin.Context) {
 	if err != nil {
 		if errors.Is(err, fhir.ErrUnknownOption) {
 			respondError(c, newAppError(http.StatusBadRequest, "bad-request", "That option is not in the current plan. Reload the plan and choose again.", err))
+			return
+		}
+		if errors.Is(err, fhir.ErrUnknownChoice) {
+			respondError(c, newAppError(http.StatusBadRequest, "bad-request", "A chosen drug is not one of that option's alternatives. Reload the plan and choose again.", err))
 			return
 		}
 		respondError(c, err)
