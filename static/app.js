@@ -128,8 +128,8 @@
       if (!res.ok) { showError(res.body, function () { loadPlan(refresh); }); return; }
       $("fatal").hidden = true;
       clearAlert();
-      receive(res.body, true);
-      showStatus("Plan ready.");
+      receive(res.body, !state.plan);
+      showStatus(refresh ? "The record was read again; the plan is up to date." : "Plan ready.");
     });
   }
 
@@ -864,6 +864,7 @@
       if (f.name) { f.addEventListener("change", sendStatements); }
     });
     $("write-draft").addEventListener("click", writeDraft);
+    $("refresh").addEventListener("click", function () { loadPlan(true); });
     $("save-note").addEventListener("click", saveNote);
     $("accept").addEventListener("click", accept);
     $("reject").addEventListener("click", reject);

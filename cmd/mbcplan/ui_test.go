@@ -377,6 +377,13 @@ func TestBrowserLaunchPlanDraftAccept(t *testing.T) {
 	b.do(t, "withdraw ER", chromedp.SetValue(chromedp.CSS("#st-er"), ""), dispatchChange("#st-er"))
 	b.waitFor(t, "ER from the record", `document.querySelector("#receptor-er").getAttribute("data-value") === "positive"`)
 
+	// Reading the record again keeps the clinician's statements.
+	b.do(t, "read the record again", chromedp.Click(chromedp.CSS("#refresh")))
+	b.waitFor(t, "the record read again", `document.getElementById("status").textContent.indexOf("read again") >= 0`)
+	if !b.visible(t, `#stated-list [data-statement="qtcf"]`) {
+		t.Errorf("the QTcF statement is gone after reading the record again")
+	}
+
 	// Choose, note, write, accept.
 	b.do(t, "choose the preferred option", chromedp.Click(chromedp.CSS(`label[for="opt-H02-nsai-cdk46"]`)))
 	if got := b.text(t, "#chosen"); !strings.Contains(got, "Letrozole or anastrozole") {
