@@ -647,7 +647,10 @@
     })), st.date ? el("p", { className: "muted small" }, "Stated " + st.date.slice(0, 16).replace("T", " ")) : null);
   }
 
-  var statementSeq = 0;
+  // Statements are sent one request at a time, so the server always ends
+  // with the clinician's latest; a change made meanwhile is sent after.
+  var statementsInFlight = false;
+  var statementsPending = false;
 
   function sendStatements() {
     var qt = $("st-qtcf");
@@ -655,10 +658,12 @@
       showError({ error: "bad-request", message: "QTcF must be a number of milliseconds between 250 and 800." });
       return;
     }
-    var seq = ++statementSeq;
+    if (statementsInFlight) { statementsPending = true; return; }
+    statementsInFlight = true;
     showStatus("Updating the plan…");
     api("POST", "/statements", readStatements()).then(function (res) {
-      if (seq !== statementSeq) { return; } // a newer statement is on its way
+      statementsInFlight = false;
+      if (statementsPending) { statementsPending = false; sendStatements(); return; }
       if (!res.ok) { showError(res.body, sendStatements); return; }
       clearAlert();
       receive(res.body, false);

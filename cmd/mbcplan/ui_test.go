@@ -377,6 +377,36 @@ func TestBrowserLaunchPlanDraftAccept(t *testing.T) {
 	b.do(t, "withdraw ER", chromedp.SetValue(chromedp.CSS("#st-er"), ""), dispatchChange("#st-er"))
 	b.waitFor(t, "ER from the record", `document.querySelector("#receptor-er").getAttribute("data-value") === "positive"`)
 
+	// Two quick changes: the second waits for the first; both reach the plan.
+	b.eval(t, `(function () {
+		for (const id of ["st-ofsDeclined", "st-cdk46Unsuitable"]) {
+			const e = document.getElementById(id);
+			e.value = "true";
+			e.dispatchEvent(new Event("change"));
+		}
+		return "";
+	})()`)
+	b.waitFor(t, "both statements in the plan", `!!document.querySelector('#stated-list [data-statement="ofsDeclined"]') && !!document.querySelector('#stated-list [data-statement="cdk46Unsuitable"]')`)
+	var st struct {
+		Plan struct {
+			Statements struct {
+				OFSDeclined     *bool `json:"ofsDeclined"`
+				CDK46Unsuitable *bool `json:"cdk46Unsuitable"`
+			} `json:"statements"`
+		} `json:"plan"`
+	}
+	getJSON(t, http.DefaultClient, s.base+"/api/"+launch+"/plan", &st)
+	if st.Plan.Statements.OFSDeclined == nil || st.Plan.Statements.CDK46Unsuitable == nil {
+		t.Errorf("server kept ofsDeclined=%v cdk46Unsuitable=%v; want both stated", st.Plan.Statements.OFSDeclined, st.Plan.Statements.CDK46Unsuitable)
+	}
+	b.eval(t, `(function () {
+		document.getElementById("st-ofsDeclined").value = "";
+		document.getElementById("st-cdk46Unsuitable").value = "";
+		document.getElementById("st-cdk46Unsuitable").dispatchEvent(new Event("change"));
+		return "";
+	})()`)
+	b.waitFor(t, "both withdrawn", `!document.querySelector('#stated-list [data-statement="ofsDeclined"]') && !document.querySelector('#stated-list [data-statement="cdk46Unsuitable"]')`)
+
 	// Reading the record again keeps the clinician's statements.
 	b.do(t, "read the record again", chromedp.Click(chromedp.CSS("#refresh")))
 	b.waitFor(t, "the record read again", `document.getElementById("status").textContent.indexOf("read again") >= 0`)
