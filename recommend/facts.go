@@ -67,7 +67,9 @@ type Source struct {
 	// full dateTime. Empty when the resource gives none.
 	Date string `json:"date,omitempty"`
 	// Status is the resource's status as written (final, preliminary, …).
-	Status string `json:"status,omitempty"`
+	// Its JSON name differs from the results' own "status" (the call), which
+	// would otherwise hide it.
+	Status string `json:"resourceStatus,omitempty"`
 	// StatedByClinician marks a fact the clinician stated in the app.
 	StatedByClinician bool `json:"statedByClinician,omitempty"`
 }
