@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,10 +24,17 @@ import (
 type PatientParamForm int
 
 const (
-	// PatientBareID sends patient={id}. It works on the sandbox, HAPI, Epic
-	// and Oracle Health. The default.
-	PatientBareID PatientParamForm = iota
-	// PatientReference sends patient=Patient/{id}, which some servers
+	// PatientAuto sends patient={id} and, when the Patient exists but every
+	// search of the wave comes back empty, runs the wave again with
+	// patient=Patient/{id}. The form that found resources is remembered by
+	// the Client. The default: some servers (Medplum) silently match nothing
+	// for a bare id, and an empty record there would read as "no metastatic
+	// disease, no results".
+	PatientAuto PatientParamForm = iota
+	// PatientBareID always sends patient={id}. It works on the sandbox, HAPI,
+	// Epic and Oracle Health.
+	PatientBareID
+	// PatientReference always sends patient=Patient/{id}, which some servers
 	// (Medplum) require.
 	PatientReference
 )
@@ -37,7 +45,11 @@ type Client struct {
 	base *url.URL
 	hc   *http.Client
 
-	patientForm    PatientParamForm
+	patientForm PatientParamForm
+	// learnedForm is the form (PatientBareID or PatientReference) that found
+	// resources on this server under PatientAuto; 0 while unknown.
+	learnedForm atomic.Int32
+
 	maxPages       int
 	maxBody        int64
 	attempts       int
@@ -52,7 +64,7 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithPatientParam sets how searches name the patient (default PatientBareID).
+// WithPatientParam sets how searches name the patient (default PatientAuto).
 func WithPatientParam(f PatientParamForm) Option { return func(c *Client) { c.patientForm = f } }
 
 // WithMaxPages caps the pages one search follows (default 20).

@@ -29,6 +29,10 @@ type fakeFHIR struct {
 	pageSize int
 	delay    time.Duration
 	status   map[string]int // resource type → forced HTTP status
+	// onlyForm, when set, makes searches match nothing unless the patient
+	// parameter has this form: "reference" (Patient/{id}, as Medplum) or
+	// "bare" ({id}).
+	onlyForm string
 
 	mu      sync.Mutex
 	queries map[string][]url.Values
@@ -98,6 +102,9 @@ func (s *fakeFHIR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	all := s.byType[parts[0]]
+	if pv := q.Get("patient"); s.onlyForm != "" && strings.HasPrefix(pv, "Patient/") != (s.onlyForm == "reference") {
+		all = nil
+	}
 	off, _ := strconv.Atoi(q.Get("_offset"))
 	end := len(all)
 	if s.pageSize > 0 && off+s.pageSize < end {
@@ -281,4 +288,112 @@ func TestFetchRecordReadsReferencedSpecimenAndMedication(t *testing.T) {
 	if len(f.Medications) != 1 || strings.Join(f.Medications[0].Drugs, ",") != "ribociclib" {
 		t.Errorf("medications = %+v; want ribociclib from the referenced Medication", f.Medications)
 	}
+}
+
+func TestFetchRecordPatientFormAuto(t *testing.T) {
+	lib := loadLibrary(t)
+	a, _ := lib.Lookup("mbc-01")
+	direct, err := RecordFromBundle(a.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := MapFacts(direct)
+	// forms counts the searches sent since the last call, by whether they
+	// used the reference form, and forgets them.
+	forms := func(srv *fakeFHIR) map[bool]int {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		n := map[bool]int{}
+		for _, qs := range srv.queries {
+			for _, q := range qs {
+				n[strings.HasPrefix(q.Get("patient"), "Patient/")]++
+			}
+		}
+		srv.queries = map[string][]url.Values{}
+		return n
+	}
+	check := func(t *testing.T, c *Client) {
+		t.Helper()
+		rec, err := c.FetchRecord(t.Context(), "mbc-01")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := MapFacts(rec)
+		if len(f.ER) != len(want.ER) || len(f.HER2) != len(want.HER2) || len(f.Metastases) != len(want.Metastases) || len(f.Metastases) == 0 {
+			t.Errorf("facts ER %d HER2 %d metastases %d; want %d %d %d as from the bundle",
+				len(f.ER), len(f.HER2), len(f.Metastases), len(want.ER), len(want.HER2), len(want.Metastases))
+		}
+	}
+	t.Run("server that matches only patient=Patient/{id} (Medplum)", func(t *testing.T) {
+		srv := newFakeFHIR()
+		srv.load(t, a.Bundle)
+		srv.onlyForm = "reference"
+		c := srv.start(t)
+		check(t, c)
+		if n := forms(srv); n[false] != 11 || n[true] != 11 {
+			t.Errorf("first read: %d bare and %d reference searches; want 11 and 11 (a bare wave, then the reference wave)", n[false], n[true])
+		}
+		// The client remembers the form: later reads, even concurrent ones,
+		// send only the reference form.
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rec, err := c.FetchRecord(t.Context(), "mbc-01")
+				if err != nil || len(rec.Resources) == 0 {
+					t.Errorf("later read: %d resources, error %v; want the record", len(rec.Resources), err)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := forms(srv); n[false] != 0 || n[true] != 44 {
+			t.Errorf("later reads: %d bare and %d reference searches; want 0 and 44", n[false], n[true])
+		}
+	})
+	t.Run("server that matches only patient={id}", func(t *testing.T) {
+		srv := newFakeFHIR()
+		srv.load(t, a.Bundle)
+		srv.onlyForm = "bare"
+		c := srv.start(t)
+		check(t, c)
+		check(t, c)
+		if n := forms(srv); n[false] != 22 || n[true] != 0 {
+			t.Errorf("%d bare and %d reference searches; want 22 and 0", n[false], n[true])
+		}
+	})
+	t.Run("patient with no resources on a bare-id server", func(t *testing.T) {
+		srv := newFakeFHIR()
+		srv.load(t, a.Bundle)
+		srv.byID["Patient/p2"] = json.RawMessage(`{"resourceType":"Patient","id":"p2"}`)
+		srv.onlyForm = "bare"
+		c := srv.start(t)
+		check(t, c)
+		forms(srv)
+		// A patient with nothing recorded: the client knows the bare form
+		// works here, so it does not try the other.
+		rec, err := c.FetchRecord(t.Context(), "p2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := forms(srv); n[true] != 0 {
+			t.Errorf("%d reference searches for an empty record after the bare form worked; want 0", n[true])
+		}
+		if len(rec.Resources) != 0 {
+			t.Errorf("resources %d; want none", len(rec.Resources))
+		}
+	})
+	t.Run("forced forms are kept", func(t *testing.T) {
+		srv := newFakeFHIR()
+		srv.load(t, a.Bundle)
+		srv.onlyForm = "reference"
+		c := srv.start(t, WithPatientParam(PatientBareID))
+		rec, err := c.FetchRecord(t.Context(), "mbc-01")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := forms(srv); n[true] != 0 || len(rec.Resources) != 0 {
+			t.Errorf("PatientBareID: %d reference searches, %d resources; want 0 and 0", n[true], len(rec.Resources))
+		}
+	})
 }

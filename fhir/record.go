@@ -482,16 +482,86 @@ type search struct {
 // them are read in a second, parallel step. Every resource is checked against the
 // patient. A search the server refuses (403, 404, 400, 405, 501) is listed
 // in Skipped; 401, server errors and timeouts fail the whole read.
+//
+// With PatientAuto (the default), a wave whose searches all come back empty
+// while the Patient exists is run again with patient=Patient/{id}; the form
+// that found resources is remembered for the Client's later reads.
 func (c *Client) FetchRecord(ctx context.Context, patientID string) (*Record, error) {
 	if !validID(patientID) {
 		return nil, errors.New("fhir: fetch record: invalid patient id")
 	}
+	form := c.patientForm
+	if form == PatientAuto {
+		form = PatientBareID
+		if l := PatientParamForm(c.learnedForm.Load()); l != PatientAuto {
+			form = l
+		}
+	}
+	searches := patientSearches(patientID, form)
+	var patient *Resource
+	var patientErr error
+	results, err := c.wave(ctx, searches, func(ctx context.Context) error {
+		patient, patientErr = c.Read(ctx, "Patient", patientID)
+		return patientErr
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fhir: fetch record: %w", err)
+	}
+	if patientErr != nil {
+		return nil, fmt.Errorf("fhir: fetch record: %w", patientErr)
+	}
+	if err := fatalResult(results); err != nil {
+		return nil, fmt.Errorf("fhir: fetch record: %w", err)
+	}
+	if c.patientForm == PatientAuto {
+		switch {
+		case !emptyWave(results):
+			c.learnedForm.CompareAndSwap(int32(PatientAuto), int32(form))
+		case form == PatientBareID && PatientParamForm(c.learnedForm.Load()) != PatientBareID:
+			// Nothing at all for a Patient that exists: the server may match
+			// only the reference form.
+			refSearches := patientSearches(patientID, PatientReference)
+			again, err := c.wave(ctx, refSearches, nil)
+			if err == nil {
+				err = fatalResult(again)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("fhir: fetch record: %w", err)
+			}
+			if !emptyWave(again) {
+				c.learnedForm.Store(int32(PatientReference))
+				searches, results = refSearches, again
+			}
+		}
+	}
+	b := newRecordBuilder(patientID, "")
+	b.add(*patient, "Patient")
+	if b.rec.Patient == nil {
+		return nil, errors.New("fhir: fetch record: the server returned another Patient")
+	}
+	for i, r := range results {
+		if r.err != nil {
+			b.skip(searches[i].typ+" search", searchNote(r.err))
+		}
+		for _, res := range r.res {
+			b.add(res, searches[i].typ+" result")
+		}
+	}
+	if err := c.fetchReferenced(ctx, b); err != nil {
+		return nil, fmt.Errorf("fhir: fetch record: %w", err)
+	}
+	return b.rec, nil
+}
+
+// patientSearches are the searches of one wave, naming the patient in form
+// (PatientBareID or PatientReference).
+func patientSearches(patientID string, form PatientParamForm) []search {
 	pv := patientID
-	if c.patientForm == PatientReference {
+	if form == PatientReference {
 		pv = "Patient/" + patientID
 	}
 	markers, clinical := observationCodeParams()
-	searches := []search{
+	return []search{
 		{"Observation", url.Values{"patient": {pv}, "code": {markers}}},
 		{"Observation", url.Values{"patient": {pv}, "code": {clinical}}},
 		{"Observation", url.Values{"patient": {pv}, "category": {"laboratory"}}},
@@ -504,30 +574,38 @@ func (c *Client) FetchRecord(ctx context.Context, patientID string) (*Record, er
 		{"CarePlan", url.Values{"patient": {pv}}},
 		{"Specimen", url.Values{"patient": {pv}}},
 	}
-	type result struct {
-		res []Resource
-		err error
-	}
-	results := make([]result, len(searches))
-	var patient *Resource
-	var patientErr error
+}
+
+// searchResult is the answer to one search of a wave.
+type searchResult struct {
+	res []Resource
+	err error
+}
+
+// wave runs the searches in parallel, with also (when not nil) beside
+// them. A fatal search error, or an error from also, cancels the rest; the
+// first fatal search error other than a cancellation is returned (also's
+// error is left to the caller). Other errors stay in the results.
+func (c *Client) wave(ctx context.Context, searches []search, also func(context.Context) error) ([]searchResult, error) {
+	results := make([]searchResult, len(searches))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		patient, patientErr = c.Read(ctx, "Patient", patientID)
-		if patientErr != nil {
-			cancel()
-		}
-	}()
+	if also != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if also(ctx) != nil {
+				cancel()
+			}
+		}()
+	}
 	for i, s := range searches {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			res, err := c.Search(ctx, s.typ, s.q)
-			results[i] = result{res, err}
+			results[i] = searchResult{res, err}
 			if err != nil && fatalSearchError(err) {
 				cancel()
 			}
@@ -537,32 +615,31 @@ func (c *Client) FetchRecord(ctx context.Context, patientID string) (*Record, er
 	// Report the failure that stopped the wave, not the cancellations it caused.
 	for _, r := range results {
 		if r.err != nil && fatalSearchError(r.err) && !errors.Is(r.err, context.Canceled) {
-			return nil, fmt.Errorf("fhir: fetch record: %w", r.err)
+			return nil, r.err
 		}
 	}
-	if patientErr != nil {
-		return nil, fmt.Errorf("fhir: fetch record: %w", patientErr)
-	}
-	b := newRecordBuilder(patientID, "")
-	b.add(*patient, "Patient")
-	if b.rec.Patient == nil {
-		return nil, errors.New("fhir: fetch record: the server returned another Patient")
-	}
-	for i, r := range results {
-		if r.err != nil {
-			if fatalSearchError(r.err) {
-				return nil, fmt.Errorf("fhir: fetch record: %w", r.err)
-			}
-			b.skip(searches[i].typ+" search", searchNote(r.err))
-		}
-		for _, res := range r.res {
-			b.add(res, searches[i].typ+" result")
+	return results, nil
+}
+
+// fatalResult returns the first error of a wave's results that fails the
+// whole read (a cancellation, once nothing else explains it).
+func fatalResult(results []searchResult) error {
+	for _, r := range results {
+		if r.err != nil && fatalSearchError(r.err) {
+			return r.err
 		}
 	}
-	if err := c.fetchReferenced(ctx, b); err != nil {
-		return nil, fmt.Errorf("fhir: fetch record: %w", err)
+	return nil
+}
+
+// emptyWave reports whether no search of a wave returned any resource.
+func emptyWave(results []searchResult) bool {
+	for _, r := range results {
+		if len(r.res) > 0 {
+			return false
+		}
 	}
-	return b.rec, nil
+	return true
 }
 
 // fatalSearchError reports whether a failed search fails the whole read.
