@@ -49,6 +49,9 @@ var (
 	ErrUnknownActivity = errors.New("fhir: unknown activity")
 	// ErrNoClinician: accepting or rejecting needs the clinician.
 	ErrNoClinician = errors.New("fhir: no clinician in context")
+	// ErrChoiceNeeded: the draft still offers alternatives ("one of …"); the
+	// clinician chooses one drug of each group before accepting.
+	ErrChoiceNeeded = errors.New("fhir: accept: choose one drug of each group of alternatives first")
 )
 
 // Writer writes drafts and carries them through review. It holds no
@@ -873,6 +876,9 @@ func (w *Writer) Accept(ctx context.Context, draftID, ifMatch string, dc DraftCo
 		return nil, err
 	}
 	patient := *prop.Subject.Reference
+	if hasOpenChoice(prop) {
+		return nil, ErrChoiceNeeded
+	}
 
 	plan := acceptedPlan(prop, cur, dc)
 	if err := Validate(plan); err != nil {
@@ -1056,4 +1062,14 @@ func (w *Writer) Read(ctx context.Context, id string) (*Draft, error) {
 		return nil, ErrNotFound
 	}
 	return w.draftOf(rt, r, false)
+}
+
+// hasOpenChoice reports whether an activity still offers alternatives.
+func hasOpenChoice(cp *r4.CarePlan) bool {
+	for _, a := range cp.Activity {
+		if a.Detail != nil && a.Detail.Description != nil && strings.HasPrefix(*a.Detail.Description, altPrefix) {
+			return true
+		}
+	}
+	return false
 }

@@ -292,7 +292,7 @@ func TestAcceptAndReject(t *testing.T) {
 	sb := newSandbox(t, fhirtest.Options{}, nil)
 	w := &Writer{Client: sb.client}
 	ctx := t.Context()
-	d, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), cpContext())
+	d, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), cpChosenContext())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +405,7 @@ func TestAcceptRaceLosesNothing(t *testing.T) {
 	sb := newSandbox(t, fhirtest.Options{}, wrap)
 	st = sb.store
 	w := &Writer{Client: sb.client}
-	d, err := w.WriteDraft(t.Context(), planHRPositive(), cpFacts("Patient/p1"), cpContext())
+	d, err := w.WriteDraft(t.Context(), planHRPositive(), cpFacts("Patient/p1"), cpChosenContext())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +416,7 @@ func TestAcceptRaceLosesNothing(t *testing.T) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("got %v; want a *ConflictError", err)
 	}
-	if ce.Edit == nil || *ce.Edit.Note != dc.Note || !slices.Contains(ce.Changes, "note: 5 → 6 entries") {
+	if ce.Edit == nil || *ce.Edit.Note != dc.Note || !slices.Contains(ce.Changes, "note: 6 → 7 entries") {
 		t.Errorf("got pending %v changes %q; want the note and the note count", ce.Edit, ce.Changes)
 	}
 	cps := sb.carePlans(t)
@@ -444,14 +444,14 @@ func TestAppStorePath(t *testing.T) {
 	ms := NewMemStore(func() time.Time { return cpNow })
 	w := &Writer{Client: sb.client, Store: ms}
 	ctx := t.Context()
-	d, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), cpContext())
+	d, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), cpChosenContext())
 	if err != nil {
 		t.Fatalf("WriteDraft: %v", err)
 	}
 	if d.Where != WhereAppStore || !d.Created {
 		t.Errorf("got where %q created %v; want app-store true", d.Where, d.Created)
 	}
-	again, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), cpContext())
+	again, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), cpChosenContext())
 	if err != nil || again.ID != d.ID || again.Created {
 		t.Errorf("second write: got %v created %v; want the same draft", err, again != nil && again.Created)
 	}
@@ -480,8 +480,8 @@ func TestAppStorePath(t *testing.T) {
 	if err != nil || !strings.Contains(string(body), "Treatment plan: Letrozole + ribociclib") || !strings.HasPrefix(*dr.Content[0].Attachment.ContentType, "text/html") {
 		t.Errorf("note content: got %q (%v); want the HTML plan", body, err)
 	}
-	// No choice was made: the note says so rather than listing three drugs.
-	if want := "Drugs: one of letrozole, anastrozole (not yet chosen); ribociclib."; !strings.Contains(string(body), want) {
+	// The clinician chose letrozole: the note names the drugs given.
+	if want := "Drugs: letrozole; ribociclib."; !strings.Contains(string(body), want) {
 		t.Errorf("note content: want %q", want)
 	}
 	// The plans live in the app store: the note names them by identifier,
@@ -677,5 +677,32 @@ func TestBuildDocumentReferenceLinks(t *testing.T) {
 	}
 	if _, err := BuildDocumentReference(plan, cpContext(), NoteHTML, NoteLinks{}); err == nil {
 		t.Error("no place given: got no error; want one")
+	}
+}
+
+// cpChosenContext is cpContext with the clinician's choice of aromatase
+// inhibitor made, so the draft can be accepted.
+func cpChosenContext() DraftContext {
+	dc := cpContext()
+	dc.Choices = map[string]string{"ai": "letrozole"}
+	return dc
+}
+
+func TestAcceptNeedsEveryChoiceMade(t *testing.T) {
+	ctx := t.Context()
+	w := &Writer{Store: NewMemStore(func() time.Time { return cpNow })}
+	d, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), cpContext())
+	if err != nil {
+		t.Fatalf("WriteDraft: %v", err)
+	}
+	if _, err := w.Accept(ctx, d.ID, d.VersionID, cpContext()); !errors.Is(err, ErrChoiceNeeded) {
+		t.Fatalf("Accept with alternatives still open: got %v; want ErrChoiceNeeded", err)
+	}
+	got, err := w.Read(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "draft" || got.VersionID != d.VersionID {
+		t.Errorf("refused accept changed the draft: status %q version %q; want draft %q", got.Status, got.VersionID, d.VersionID)
 	}
 }

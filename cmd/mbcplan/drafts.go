@@ -284,6 +284,11 @@ func (a *app) respondWriteError(c *gin.Context, err error) {
 		})
 		return
 	}
+	if errors.Is(err, fhir.ErrChoiceNeeded) {
+		respondError(c, newAppError(http.StatusConflict, "choice-needed",
+			"This draft still lists alternatives (\"one of …\"). Choose one drug of each group, then accept.", err))
+		return
+	}
 	if errors.Is(err, fhir.ErrNotOpen) {
 		respondError(c, newAppError(http.StatusConflict, "not-open", "This draft was already accepted, rejected or replaced.", err))
 		return

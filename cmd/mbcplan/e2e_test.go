@@ -209,7 +209,11 @@ type planAnswer struct {
 			HER2 struct{ Value string } `json:"her2"`
 		} `json:"subtype"`
 		Options []struct {
-			ID string `json:"id"`
+			ID    string `json:"id"`
+			Drugs []struct {
+				Name   string `json:"name"`
+				Choice string `json:"choice"`
+			} `json:"drugs"`
 		} `json:"options"`
 	} `json:"plan"`
 	Facts struct {
@@ -428,6 +432,14 @@ type apiDraft struct {
 
 func firstOption(t *testing.T, c *http.Client, s *server, launch string) string {
 	t.Helper()
+	id, _ := firstOptionChoices(t, c, s, launch)
+	return id
+}
+
+// firstOptionChoices returns the top-ranked option and a choice of its first
+// drug in every group of alternatives, as a clinician makes before accepting.
+func firstOptionChoices(t *testing.T, c *http.Client, s *server, launch string) (string, map[string]string) {
+	t.Helper()
 	var p planAnswer
 	if st := getJSON(t, c, s.base+"/api/"+launch+"/plan", &p); st != http.StatusOK {
 		t.Fatalf("GET plan: %d %s", st, p.Error)
@@ -435,7 +447,14 @@ func firstOption(t *testing.T, c *http.Client, s *server, launch string) string 
 	if len(p.Plan.Options) == 0 {
 		t.Fatalf("plan has no options")
 	}
-	return p.Plan.Options[0].ID
+	o := p.Plan.Options[0]
+	choices := map[string]string{}
+	for _, d := range o.Drugs {
+		if d.Choice != "" && choices[d.Choice] == "" {
+			choices[d.Choice] = d.Name
+		}
+	}
+	return o.ID, choices
 }
 
 func TestDraftsFromTwoLaunchesKeepTheirOwnPatient(t *testing.T) {
@@ -478,9 +497,20 @@ func TestDraftEditAcceptAndConflict(t *testing.T) {
 	s := startServer(t)
 	c := browser(t)
 	_, l := launchPatient(t, s, c, "mbc-01")
-	o := firstOption(t, c, s, l)
+	o, choices := firstOptionChoices(t, c, s, l)
+	// Without a choice among alternatives the draft cannot be accepted.
+	var open apiDraft
+	if st := postJSON(t, c, s.base+"/api/"+l+"/draft", map[string]any{"optionId": o}, &open); st != http.StatusOK {
+		t.Fatalf("draft without choices: %d %s", st, open.Error)
+	}
+	if len(choices) > 0 {
+		var refused apiDraft
+		if st := postJSON(t, c, s.base+"/api/"+l+"/accept", map[string]any{"version": open.Draft.Version}, &refused); st != http.StatusConflict || refused.Error != "choice-needed" {
+			t.Errorf("accept with alternatives open: status %d error %q; want 409 choice-needed", st, refused.Error)
+		}
+	}
 	var d apiDraft
-	if st := postJSON(t, c, s.base+"/api/"+l+"/draft", map[string]string{"optionId": o, "note": "discussed with patient"}, &d); st != http.StatusOK {
+	if st := postJSON(t, c, s.base+"/api/"+l+"/draft", map[string]any{"optionId": o, "note": "discussed with patient", "choices": choices}, &d); st != http.StatusOK {
 		t.Fatalf("draft: %d %s", st, d.Error)
 	}
 	stale := d.Draft.Version
@@ -523,9 +553,9 @@ func TestReadOnlyEHRKeepsDraftInAppStoreAndWritesNote(t *testing.T) {
 	s := startServer(t, "--sandbox-careplan-readonly")
 	c := browser(t)
 	_, l := launchPatient(t, s, c, "mbc-01")
-	o := firstOption(t, c, s, l)
+	o, choices := firstOptionChoices(t, c, s, l)
 	var d apiDraft
-	if st := postJSON(t, c, s.base+"/api/"+l+"/draft", map[string]string{"optionId": o}, &d); st != http.StatusOK {
+	if st := postJSON(t, c, s.base+"/api/"+l+"/draft", map[string]any{"optionId": o, "choices": choices}, &d); st != http.StatusOK {
 		t.Fatalf("draft: %d %s", st, d.Error)
 	}
 	if d.Draft.Where != "app-store" {

@@ -62,6 +62,7 @@ func TestWriteBack(t *testing.T) {
 		ClinicianRef:  "Practitioner/mbcplan-test-oncologist",
 		ClinicianName: "Test Oncologist",
 		Now:           lib.AsOf.Add(9 * time.Hour),
+		Choices:       firstChoices(plan),
 	}
 	carePlans := func(t *testing.T) []resource {
 		t.Helper()
@@ -153,4 +154,19 @@ func TestWriteBack(t *testing.T) {
 			t.Errorf("CarePlan statuses after acceptance: got %v; want one completed, one active", statuses)
 		}
 	})
+}
+
+// firstChoices picks the first drug of every group of alternatives of the
+// top-ranked option, as a clinician must before accepting.
+func firstChoices(p recommend.Plan) map[string]string {
+	if len(p.Options) == 0 {
+		return nil
+	}
+	m := map[string]string{}
+	for _, d := range p.Options[0].Drugs {
+		if d.Choice != "" && m[d.Choice] == "" {
+			m[d.Choice] = d.Name
+		}
+	}
+	return m
 }
