@@ -108,7 +108,7 @@ func TestDifferential(t *testing.T) {
 	lib := library(t)
 	s := startMedplum(t)
 	t.Run("Facts as from the sandbox", func(t *testing.T) { testFacts(t, lib, s) })
-	t.Run("patient={id} reads nothing from Medplum", func(t *testing.T) { testBarePatientID(t, lib, s) })
+	t.Run("patient={id} reads nothing from Medplum; the default form does", func(t *testing.T) { testBarePatientID(t, lib, s) })
 	t.Run("faults in the middle of the wave", func(t *testing.T) { testFetchRecordFaults(t, lib, s) })
 	t.Run("fixtures pass Medplum's validation but for the malformed ones", func(t *testing.T) { testFixturesValid(t, lib, s) })
 }
@@ -184,14 +184,18 @@ func testFacts(t *testing.T, lib *fhirtest.Library, s *Server) {
 	}
 }
 
-// testBarePatientID shows what the app's default search form,
-// patient={id}, reads from Medplum 4.5.2: the Patient and nothing else,
-// with no error. Against such a server the app must be configured with
-// PatientReference (mbcplan --patient-param reference).
+// testBarePatientID shows what the search form patient={id}
+// (PatientBareID) reads from Medplum 4.5.2: the Patient and nothing else,
+// with no error. The default form, PatientAuto, notices the empty wave and
+// reads the record with patient=Patient/{id}.
 func testBarePatientID(t *testing.T, lib *fhirtest.Library, s *Server) {
 	sc := lib.Scenarios[0]
 	loadOnly(t, s, sc)
-	bare, err := newClient(t, s.URL).FetchRecord(t.Context(), sc.ID)
+	auto, err := newClient(t, s.URL).FetchRecord(t.Context(), sc.ID)
+	if err != nil {
+		t.Fatalf("FetchRecord with the default form: %v", err)
+	}
+	bare, err := newClient(t, s.URL, fhir.WithPatientParam(fhir.PatientBareID)).FetchRecord(t.Context(), sc.ID)
 	if err != nil {
 		t.Fatalf("FetchRecord with patient={id}: %v", err)
 	}
@@ -204,6 +208,9 @@ func testBarePatientID(t *testing.T, lib *fhirtest.Library, s *Server) {
 	}
 	if got := resourceRefs(bare); len(got) != 0 {
 		t.Errorf("%s with patient={id}: got %v; want nothing (if Medplum now matches a bare id, update this test and the report)", sc.ID, got)
+	}
+	if got, want := resourceRefs(auto), resourceRefs(ref); !slices.Equal(got, want) {
+		t.Errorf("%s with the default form: got %v; want %v as with patient=Patient/{id}", sc.ID, got, want)
 	}
 }
 
