@@ -37,7 +37,7 @@ func newApp(ctx context.Context, cfg Config, base string, log *slog.Logger) (*ap
 		now:      time.Now,
 		sessions: newMemSessions(cfg.SessionTTL),
 		metrics:  newMetrics(),
-		fhirHTTP: &http.Client{Timeout: 60 * time.Second},
+		fhirHTTP: &http.Client{Timeout: 60 * time.Second, Transport: fhirTransport()},
 		ehrs:     map[string]EHRConfig{},
 		settings: recommend.Settings{LVEFThresholds: cfg.LVEFThresholds},
 	}
@@ -165,4 +165,14 @@ func randomSecret() (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%x", b), nil
+}
+
+// fhirTransport keeps enough idle connections per EHR for one wave of
+// parallel searches, so a plan does not redo TLS handshakes each time.
+func fhirTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 32
+	t.ResponseHeaderTimeout = 45 * time.Second
+	return t
 }
