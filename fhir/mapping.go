@@ -130,7 +130,7 @@ func (m *mapper) patient() {
 	if len(m.rec.Patient) == 0 {
 		return
 	}
-	if pt, err := r4.UnmarshalPatient(m.rec.Patient); err == nil {
+	if pt, err := r4.UnmarshalPatient(unescaped(m.rec.Patient)); err == nil {
 		if pt.Gender != nil {
 			p.Sex = sexOf(pt.Gender.Code())
 		}

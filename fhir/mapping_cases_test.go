@@ -585,3 +585,41 @@ func TestDecimalsWrittenAsStrings(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONEscapesDecode(t *testing.T) {
+	// Go's encoder (and some servers) write "<" as \u003c and ">" as \u003e;
+	// valid JSON that must read as the plain characters.
+	f := mapResources(t,
+		obs("pdl1", "85147-7", `,"valueQuantity":{"value":1.50,"comparator":"\u003c","unit":"score"}`),
+		obs("er", "14228-1", `,"valueQuantity":{"value":0.5,"comparator":"\u003c","unit":"%"},"note":[{"text":"caf\u00e9 \u2028 \\u"}]`),
+		`{"resourceType":"Observation","id":"lvef","status":"fin\u0061l","subject":{"reference":"Patient/p"},
+			"code":{"coding":[{"system":"http://loinc.org","code":"10230-1"}]},"valueQuantity":{"value":55,"unit":"%"}}`,
+		`{"resourceType":"MedicationRequest","id":"m","status":"active","intent":"order","subject":{"reference":"Patient/p"},
+			"contained":[{"resourceType":"Medication","id":"k","code":{"text":"KISQALI \u0026 FEMARA CO-PACK"},"status":"\u0061ctive"}],
+			"medicationReference":{"reference":"#k"}}`)
+	if len(f.Record.Skipped) != 0 {
+		t.Errorf("skipped %v; want nothing", f.Record.Skipped)
+	}
+	if len(f.PDL1) != 1 || f.PDL1[0].Comparator != "<" || f.PDL1[0].CPS == nil || *f.PDL1[0].CPS != 1.5 {
+		t.Errorf("PD-L1 = %+v; want CPS <1.5", f.PDL1)
+	}
+	if len(f.ER) != 1 || f.ER[0].Status != recommend.ReceptorNegative {
+		t.Errorf("ER = %+v; want negative from <0.5%%", f.ER)
+	}
+	if len(f.LVEF) != 1 || !f.LVEF[0].Final || f.LVEF[0].Status != "final" {
+		t.Errorf("LVEF = %+v; want one final result", f.LVEF)
+	}
+	if len(f.Medications) != 1 || strings.Join(f.Medications[0].Drugs, ",") != "letrozole,ribociclib" {
+		t.Errorf("medications = %+v; want letrozole and ribociclib from the contained Medication", f.Medications)
+	}
+	// Numbers keep their text; input without escapes is returned as it is.
+	if got := string(unescaped([]byte(`{"a":"\u003c","n":1.50,"big":12345678901234567890}`))); got != `{"a":"<","big":12345678901234567890,"n":1.50}` {
+		t.Errorf("unescaped = %s", got)
+	}
+	if raw := []byte(`{"a":1.0}`); &unescaped(raw)[0] != &raw[0] {
+		t.Error("unescaped copied input without escapes")
+	}
+	if got := string(unescaped([]byte(`{"a":"\u003c"`))); got != `{"a":"\u003c"` {
+		t.Errorf("unescaped(invalid JSON) = %s; want the input", got)
+	}
+}

@@ -390,7 +390,7 @@ func containedMedication(raw []byte, id string) *r4.Medication {
 		if json.Unmarshal(c, &h) != nil || h.ResourceType != "Medication" || h.ID != id {
 			continue
 		}
-		med, err := r4.UnmarshalMedication(c)
+		med, err := r4.UnmarshalMedication(unescaped(c))
 		if err != nil {
 			return nil
 		}

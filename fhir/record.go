@@ -138,7 +138,7 @@ func (b *recordBuilder) add(r Resource, name string) {
 		if (r.ID != "" && r.ID == b.rec.PatientID) || (b.patientURL != "" && r.FullURL == b.patientURL) {
 			if b.rec.Patient == nil {
 				b.rec.Patient = r.Raw
-				if _, err := r4.UnmarshalPatient(r.Raw); err != nil {
+				if _, err := r4.UnmarshalPatient(unescaped(r.Raw)); err != nil {
 					b.skip(name, decodeReason("Patient", err)+"; only gender and birth date were read")
 				}
 			}
@@ -202,6 +202,7 @@ func (b *recordBuilder) add(r Resource, name string) {
 // models, which reject unknown enum codes and mistyped fields. Other types
 // are returned as nil, unchecked.
 func decodeStrict(typ string, raw []byte) (any, error) {
+	raw = unescaped(raw)
 	v, err := decodeSamply(typ, raw)
 	if err != nil || v == nil {
 		return v, err
@@ -210,6 +211,30 @@ func decodeStrict(typ string, raw []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// unescaped returns raw with its string escapes resolved (\u003c for "<",
+// which Go's encoder writes by default): samply's enum decoders compare
+// the raw JSON text of a code, so an escaped comparator would not decode.
+// Numbers keep their text. Input without a \u escape, or that is not
+// JSON, is returned as it is.
+func unescaped(raw []byte) []byte {
+	if !bytes.Contains(raw, []byte(`\u`)) {
+		return raw
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return raw
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return raw
+	}
+	return bytes.TrimRight(out.Bytes(), "\n")
 }
 
 // errStringNumber is a decimal written as a JSON string, which samply's
