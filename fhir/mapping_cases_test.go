@@ -3,6 +3,7 @@ package fhir
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -621,5 +622,56 @@ func TestJSONEscapesDecode(t *testing.T) {
 	}
 	if got := string(unescaped([]byte(`{"a":"\u003c"`))); got != `{"a":"\u003c"` {
 		t.Errorf("unescaped(invalid JSON) = %s; want the input", got)
+	}
+}
+
+func TestHER2Staining(t *testing.T) {
+	tests := []struct {
+		text string
+		want string
+	}{
+		{"0 (no membrane staining)", "absent"},
+		{"0, no staining observed", "absent"},
+		{"HER2 IHC 0: no membrane staining observed (HER2-null, not ultralow).", "absent"},
+		{"Score 0 - staining absent", "absent"},
+		{"0 (null)", "absent"},
+		{"0 without membrane staining", "absent"},
+		{"0 (faint, incomplete membrane staining in ≤10% of tumour cells)", "faint"},
+		{"IHC 0 with incomplete membrane staining in <=10%", "faint"},
+		{"HER2-ultralow", "faint"},
+		{"0 (ULTRA-LOW)", "faint"},
+		{"0, barely perceptible staining", "faint"},
+		{"0, not ultralow", ""},
+		{"0 (non-ultralow)", ""},
+		{"0, no faint staining", "absent"},
+		{"0", ""},
+		{"Negative (score 0)", ""},
+		{"0: null or ultralow not stated", ""},
+	}
+	for _, tt := range tests {
+		if got := stainingFromText(tt.text); got != tt.want {
+			t.Errorf("stainingFromText(%q) = %q; want %q", tt.text, got, tt.want)
+		}
+	}
+	ihc0 := `,"valueCodeableConcept":{"coding":[{"system":"http://loinc.org","code":"LA6111-4","display":"0"}],"text":%q}`
+	for _, tt := range []struct {
+		name, value, note, want string
+	}{
+		{"coded 0 with text 'no membrane staining'", fmt.Sprintf(ihc0, "0 (no membrane staining)"), "", "absent"},
+		{"coded 0 with text 'ultralow' and no score in the text", fmt.Sprintf(ihc0, "ultralow"), "", "faint"},
+		{"coded 0, staining in the note", fmt.Sprintf(ihc0, "0"), "HER2 IHC 0: no membrane staining observed (HER2-null, not ultralow).", "absent"},
+		{"coded 0, ultralow in the note", fmt.Sprintf(ihc0, "0"), "Faint incomplete staining in 5% of cells.", "faint"},
+		{"IHC 1+ has no staining description", `,"valueString":"1+ (faint incomplete staining in 30%)"`, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			note := ""
+			if tt.note != "" {
+				note = fmt.Sprintf(`,"note":[{"text":%q}]`, tt.note)
+			}
+			f := mapResources(t, obs("o", "85319-2", tt.value+note))
+			if len(f.HER2) != 1 || f.HER2[0].Staining != tt.want {
+				t.Errorf("HER2 = %+v; want staining %q", f.HER2, tt.want)
+			}
+		})
 	}
 }

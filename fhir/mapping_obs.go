@@ -451,32 +451,64 @@ var (
 	reISHInText = regexp.MustCompile(`(^|[^a-z])(fish|sish|cish|ish|in situ hybridi[sz]ation)[^a-z0-9]*(result\s*)?[:=]?\s*(negative|positive|not amplified|non-amplified|amplified)`)
 )
 
-// ihcFromText reads an IHC score and a staining description.
-func ihcFromText(t string) (recommend.IHCScore, string) {
+var (
+	// reStainAbsent and reStainFaint describe the membrane staining of an
+	// IHC 0 result: none (HER2-0, "null") or faint and incomplete in ≤10%
+	// of cells (HER2-ultralow).
+	reStainAbsent = regexp.MustCompile(`(^|[^a-z])(no\s+(detectable\s+|visible\s+|discernible\s+|observable\s+)?(faint\s+|weak\s+|incomplete\s+)?(membranous\s+|membrane\s+|her2\s+)?(staining|immunoreactivity|reactivity)|` +
+		`(staining|immunoreactivity)\s+(is\s+|was\s+)?(absent|not (seen|observed|identified|detected))|absent\s+(membrane\s+|membranous\s+)?staining|` +
+		`(her[- ]?2[- ]?)?null|without\s+(any\s+)?(membrane\s+|membranous\s+)?staining)($|[^a-z])`)
+	reStainFaint = regexp.MustCompile(`(^|[^a-z])(faint|ultra[- ]?low|barely\s+(perceptible|visible)|incomplete\s+(membrane\s+|membranous\s+)?(staining|reactivity))`)
+	// reNegatedBefore ends with a negation: "not ", "non-", "no ", "without ".
+	reNegatedBefore = regexp.MustCompile(`(^|[^a-z])(not|non|no|without|neither|nor)[\s-]+((a|an|any)\s+)?$`)
+)
+
+// stainingFromText reads an IHC 0 staining description: "absent", "faint"
+// or "" when the text says neither, or both. A negated description ("not
+// ultralow", "non-ultralow", "no faint staining") does not count.
+func stainingFromText(t string) string {
 	t = strings.ToLower(t)
-	staining := ""
-	switch {
-	case strings.Contains(t, "ultralow") || strings.Contains(t, "ultra-low") || strings.Contains(t, "faint"):
-		staining = "faint"
-	case strings.Contains(t, "null") || strings.Contains(t, "no staining") || strings.Contains(t, "absent staining"):
-		staining = "absent"
+	found := func(re *regexp.Regexp) bool {
+		for _, loc := range re.FindAllStringIndex(t, -1) {
+			start := loc[0]
+			for start < loc[1] && !(t[start] >= 'a' && t[start] <= 'z') {
+				start++
+			}
+			if !reNegatedBefore.MatchString(t[max(0, start-16):start]) {
+				return true
+			}
+		}
+		return false
 	}
+	absent, faint := found(reStainAbsent), found(reStainFaint)
+	switch {
+	case faint && !absent:
+		return "faint"
+	case absent && !faint:
+		return "absent"
+	}
+	return ""
+}
+
+// ihcFromText reads an IHC score.
+func ihcFromText(t string) recommend.IHCScore {
+	t = strings.ToLower(t)
 	if mm := reIHCScore.FindStringSubmatch(t); mm != nil {
 		switch mm[2] {
 		case "0":
-			return recommend.IHC0, staining
+			return recommend.IHC0
 		case "1":
-			return recommend.IHC1, ""
+			return recommend.IHC1
 		case "2":
-			return recommend.IHC2, ""
+			return recommend.IHC2
 		case "3":
-			return recommend.IHC3, ""
+			return recommend.IHC3
 		}
 	}
 	if reIHCZero.MatchString(t) {
-		return recommend.IHC0, staining
+		return recommend.IHC0
 	}
-	return recommend.IHCUnknown, ""
+	return recommend.IHCUnknown
 }
 
 func ihcFromCoded(cc *r4.CodeableConcept) recommend.IHCScore {
@@ -555,13 +587,12 @@ func her2Part(res *recommend.HER2Result, kind obsKind, v value) {
 		return
 	}
 	// "1+"/"2+" before "positive": a score of 1+ or 2+ is not a final call.
-	score, staining := ihcFromText(t)
-	if score != recommend.IHCUnknown && res.IHC == recommend.IHCUnknown {
+	if score := ihcFromText(t); score != recommend.IHCUnknown && res.IHC == recommend.IHCUnknown {
 		res.IHC = score
 		res.Method = firstNonEmpty(res.Method, "text")
 	}
-	if res.IHC == recommend.IHC0 && staining != "" && res.Staining == "" {
-		res.Staining = staining
+	if res.IHC == recommend.IHC0 && res.Staining == "" {
+		res.Staining = stainingFromText(t)
 	}
 	if mm := reISHInText.FindStringSubmatch(strings.ToLower(t)); mm != nil && res.ISH == recommend.ReceptorUnknown {
 		switch mm[4] {
@@ -595,6 +626,13 @@ func (m *mapper) her2(kind obsKind, o *r4.Observation, v value, src recommend.So
 		case obsHER2, obsHER2IHC, obsHER2ISH, obsHER2Ratio, obsHER2Copies, obsCEP17:
 			her2Part(&res, ck, compValue(c))
 		}
+	}
+	// A pathologist's comment may describe the staining of an IHC 0.
+	for _, n := range o.Note {
+		if res.IHC != recommend.IHC0 || res.Staining != "" {
+			break
+		}
+		res.Staining = stainingFromText(n.Text)
 	}
 	if res.Status == recommend.ReceptorUnknown && res.IHC == recommend.IHCUnknown && res.ISH == recommend.ReceptorUnknown &&
 		res.Ratio == nil && res.CopyNumber == nil && res.Text == "" {

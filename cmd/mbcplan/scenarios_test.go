@@ -20,13 +20,7 @@ import (
 // reads a resource wrongly, keyed "<patient id>/<check>", with the reason.
 // A listed check that fails is skipped with its reason; a listed check that
 // passes fails the test, so the entry is removed once fhir is fixed.
-var knownMappingGaps = map[string]string{
-	"mbc-18/her2Ultralow": "fhir reads Observation mbc-18-her2-ihc valueCodeableConcept.text \"0 (no membrane staining)\" " +
-		"as IHC 0 with no staining description (HER2Result.Staining \"\"), so HER2-ultralow is unknown and the plan asks for " +
-		"her2-ihc; ihcFromText knows \"no staining\", \"null\" and \"absent staining\" but not \"no membrane staining\". It should " +
-		"set Staining \"absent\". Its Observation.note (\"no membrane staining observed (HER2-null, not ultralow)\") is not read; " +
-		"if notes are read, \"not ultralow\" must not match the ultralow pattern, which ihcFromText tests first",
-}
+var knownMappingGaps = map[string]string{}
 
 // ultralowFromBundles are HER2-ultralow calls the library's bundles settle
 // but expectations.json has no field for: IHC 0 without a staining
