@@ -211,7 +211,7 @@
     if (!src) { return el("span", { className: "muted" }, "—"); }
     if (src.statedByClinician) { return el("span", { className: "stated" }, "stated by the clinician"); }
     var refs = list(src.refs);
-    if (!refs.length) { return el("span", { className: "muted" }, "not in the record"); }
+    if (!refs.length) { return el("span", { className: "muted", title: "no source resource: derived by the rules or not found" }, "—"); }
     return el("span", { className: "refs" }, refs.map(function (r, i) {
       noteRef(r);
       return [i ? " " : "", el("a", { className: "ref", href: "#" + anchorFor(r) }, r)];
