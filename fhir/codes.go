@@ -19,7 +19,38 @@ const (
 	sysICD10     = "http://hl7.org/fhir/sid/icd-10"
 	sysCondClin  = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 	sysCondVerif = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+	// sysAJCC is the AJCC staging system mCODE STU1 used for TNM and stage
+	// group values ("cM1", "4").
+	sysAJCC = "http://cancerstaging.org"
 )
+
+// knownSystems are the canonical system URIs the reader matches.
+var knownSystems = map[string]bool{
+	sysLOINC: true, sysSNOMED: true, sysICD10CM: true, sysRxNorm: true, sysV3Interp: true, sysHGNC: true,
+	sysHGNCGene: true, sysNullFlav: true, sysICD10: true, sysCondClin: true, sysCondVerif: true, sysAJCC: true,
+}
+
+// systemAliases maps other spellings of those systems (lower-cased, without
+// a trailing slash) to the canonical URI: the HL7 OIDs (Epic and C-CDA
+// derived data send urn:oid:2.16.840.1.113883.6.90 for ICD-10-CM), https
+// and www variants, and the short names some interfaces carry.
+var systemAliases = map[string]string{
+	"http://loinc.org": sysLOINC, "https://loinc.org": sysLOINC, "http://www.loinc.org": sysLOINC,
+	"urn:oid:2.16.840.1.113883.6.1": sysLOINC, "loinc": sysLOINC, "ln": sysLOINC,
+	"http://snomed.info/sct": sysSNOMED, "https://snomed.info/sct": sysSNOMED, "urn:oid:2.16.840.1.113883.6.96": sysSNOMED,
+	"snomed": sysSNOMED, "snomedct": sysSNOMED, "snomed-ct": sysSNOMED, "snomed ct": sysSNOMED, "sct": sysSNOMED,
+	"http://hl7.org/fhir/sid/icd-10-cm": sysICD10CM, "https://hl7.org/fhir/sid/icd-10-cm": sysICD10CM,
+	"urn:oid:2.16.840.1.113883.6.90": sysICD10CM, "icd-10-cm": sysICD10CM, "icd10cm": sysICD10CM,
+	"http://hl7.org/fhir/sid/icd-10": sysICD10, "urn:oid:2.16.840.1.113883.6.3": sysICD10,
+	"http://www.nlm.nih.gov/research/umls/rxnorm": sysRxNorm, "https://www.nlm.nih.gov/research/umls/rxnorm": sysRxNorm,
+	"http://nlm.nih.gov/research/umls/rxnorm": sysRxNorm, "urn:oid:2.16.840.1.113883.6.88": sysRxNorm, "rxnorm": sysRxNorm,
+	"http://terminology.hl7.org/codesystem/v3-observationinterpretation": sysV3Interp,
+	"http://hl7.org/fhir/v3/observationinterpretation":                   sysV3Interp,
+	"urn:oid:2.16.840.1.113883.5.83":                                     sysV3Interp,
+	"http://www.genenames.org":                                           sysHGNC, "https://www.genenames.org": sysHGNC, "http://www.genenames.org/geneid": sysHGNCGene,
+	"https://www.genenames.org/geneid": sysHGNCGene, "urn:oid:2.16.840.1.113883.6.281": sysHGNCGene,
+	"http://cancerstaging.org": sysAJCC, "https://cancerstaging.org": sysAJCC,
+}
 
 // obsKind classifies an Observation (or component) code.
 type obsKind int

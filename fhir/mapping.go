@@ -235,7 +235,7 @@ func ccAllText(cc *r4.CodeableConcept) string {
 }
 
 func toCoding(c r4.Coding) recommend.Coding {
-	return recommend.Coding{System: str(c.System), Code: str(c.Code), Display: str(c.Display)}
+	return recommend.Coding{System: systemOf(c), Code: str(c.Code), Display: str(c.Display)}
 }
 
 // firstCoding prefers a coding of one of the systems given.
@@ -245,7 +245,7 @@ func firstCoding(cc *r4.CodeableConcept, systems ...string) recommend.Coding {
 	}
 	for _, s := range systems {
 		for _, c := range cc.Coding {
-			if str(c.System) == s && str(c.Code) != "" {
+			if systemOf(c) == s && str(c.Code) != "" {
 				return toCoding(c)
 			}
 		}
@@ -260,8 +260,35 @@ func firstCoding(cc *r4.CodeableConcept, systems ...string) recommend.Coding {
 	return recommend.Coding{Display: str(cc.Text)}
 }
 
+// systemOf is the coding's system in its canonical form (see
+// canonicalSystem).
+func systemOf(c r4.Coding) string {
+	if c.System == nil {
+		return ""
+	}
+	return canonicalSystem(*c.System)
+}
+
+// canonicalSystem maps the spellings senders use for the code systems the
+// reader knows (HL7 OIDs, a trailing slash, https, a stray space as in
+// "http: //snomed.info/sct") to their canonical URIs; other systems are
+// returned trimmed.
+func canonicalSystem(s string) string {
+	if _, ok := knownSystems[s]; ok {
+		return s
+	}
+	t := strings.TrimSpace(s)
+	if strings.ContainsAny(t, " \t") {
+		t = strings.Join(strings.Fields(t), "")
+	}
+	if c, ok := systemAliases[strings.ToLower(strings.TrimSuffix(t, "/"))]; ok {
+		return c
+	}
+	return t
+}
+
 func codeIn(c r4.Coding, system string) (string, bool) {
-	if str(c.System) != system || c.Code == nil {
+	if c.Code == nil || systemOf(c) != system {
 		return "", false
 	}
 	return strings.TrimSpace(*c.Code), true

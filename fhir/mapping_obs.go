@@ -244,7 +244,7 @@ func codedCall(cc *r4.CodeableConcept) string {
 		if c.Code == nil {
 			continue
 		}
-		if call, ok := answerCalls[str(c.System)+"|"+strings.TrimSpace(*c.Code)]; ok {
+		if call, ok := answerCalls[systemOf(c)+"|"+strings.TrimSpace(*c.Code)]; ok {
 			return call
 		}
 		if code, ok := codeIn(c, sysSNOMED); ok {
@@ -260,7 +260,7 @@ func codedCall(cc *r4.CodeableConcept) string {
 func interpCall(interp []r4.CodeableConcept) string {
 	for _, cc := range interp {
 		for _, c := range cc.Coding {
-			if s := str(c.System); s != "" && s != sysV3Interp {
+			if s := systemOf(c); s != "" && s != sysV3Interp {
 				continue
 			}
 			switch str(c.Code) {
@@ -904,7 +904,7 @@ func (m *mapper) lab(kind recommend.LabKind, v value, src recommend.Source, fina
 func rangeFlag(v value) recommend.RangeFlag {
 	for _, cc := range v.interp {
 		for _, c := range cc.Coding {
-			if s := str(c.System); s != "" && s != sysV3Interp {
+			if s := systemOf(c); s != "" && s != sysV3Interp {
 				continue
 			}
 			switch str(c.Code) {
@@ -1031,7 +1031,7 @@ func geneOf(cc *r4.CodeableConcept) string {
 		return ""
 	}
 	for _, c := range cc.Coding {
-		s := str(c.System)
+		s := systemOf(c)
 		if s == sysHGNC || s == sysHGNCGene || strings.Contains(s, "genenames") {
 			if g, ok := hgncGenes[strings.TrimSpace(str(c.Code))]; ok {
 				return g
