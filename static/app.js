@@ -12,6 +12,8 @@
     context: null,
     draft: null,  // draftView or null
     chosen: "",   // the option id the clinician chose
+    choices: {},  // choice group → the drug chosen among the option's alternatives
+    draftChoicesComplete: null, // whether the draft was written with a drug for every group
     busy: false,
     refs: {}      // FHIR reference → what the record says, for the source list
   };
@@ -674,11 +676,56 @@
   // ---- draft ------------------------------------------------------------------------
 
   function choose(id) {
+    if (id !== state.chosen) { state.choices = {}; }
     state.chosen = id;
     Array.prototype.forEach.call(document.querySelectorAll(".option"), function (li) {
       li.classList.toggle("chosen", li.getAttribute("data-option-id") === id);
     });
+    renderChoices();
     renderDraft();
+  }
+
+  // choiceGroups lists the chosen option's groups of alternatives: drugs
+  // sharing a choice group are "one of"; a CarePlan is accepted only with
+  // one drug chosen in each.
+  function choiceGroups() {
+    var opt = list(state.plan && state.plan.options).filter(function (o) { return o.id === state.chosen; })[0];
+    var groups = {}, order = [];
+    list(opt && opt.drugs).forEach(function (d) {
+      if (!d.choice) { return; }
+      if (!groups[d.choice]) { groups[d.choice] = []; order.push(d.choice); }
+      groups[d.choice].push(d.name);
+    });
+    return order.filter(function (g) { return groups[g].length > 1; }).map(function (g) { return { id: g, drugs: groups[g] }; });
+  }
+
+  function renderChoices() {
+    var box = clear($("choices"));
+    var groups = choiceGroups();
+    var kept = {};
+    groups.forEach(function (g) {
+      if (g.drugs.indexOf(state.choices[g.id]) >= 0) { kept[g.id] = state.choices[g.id]; }
+    });
+    state.choices = kept;
+    if (!groups.length) { return; }
+    var fs = el("fieldset", { className: "choices" }, el("legend", null, "Choose one drug of each group"));
+    groups.forEach(function (g) {
+      var sel = el("select", { id: "choice-" + g.id, name: g.id },
+        el("option", { value: "" }, "not chosen yet"),
+        g.drugs.map(function (d) { return el("option", { value: d }, d); }));
+      sel.value = state.choices[g.id] || "";
+      sel.addEventListener("change", function () {
+        if (sel.value) { state.choices[g.id] = sel.value; } else { delete state.choices[g.id]; }
+        renderDraft();
+      });
+      append(fs, el("label", { "for": sel.id }, "One of " + g.drugs.join(", ")), sel);
+    });
+    append(fs, el("p", { className: "hint" }, "A draft may keep the alternatives open; accepting needs one drug of each."));
+    append(box, fs);
+  }
+
+  function choicesComplete() {
+    return choiceGroups().every(function (g) { return !!state.choices[g.id]; });
   }
 
   var statusText = {
@@ -708,6 +755,7 @@
     $("accept").disabled = state.busy;
     $("reject").disabled = state.busy;
     var box = clear($("draft-state"));
+    $("choice-note").hidden = !(open && state.draftChoicesComplete === false);
     if (!d) { return; }
     var chosenTitle = list(state.plan.options).filter(function (o) { return o.id === d.optionId; })[0];
     append(box, el("p", { id: "draft-status", className: "draft-status status-" + d.status, "data-status": d.status, "data-where": d.where },
@@ -738,7 +786,16 @@
         refreshDraft();
         return;
       }
-      if (!res.ok) { showError(res.body); return; }
+      if (!res.ok) {
+        showError(res.body);
+        if (res.body.error === "choice-needed") {
+          state.draftChoicesComplete = false;
+          renderDraft();
+          var first = Array.prototype.filter.call(document.querySelectorAll("#choices select"), function (s) { return !s.value; })[0];
+          if (first) { first.focus(); }
+        }
+        return;
+      }
       if (res.body.draft) { state.draft = res.body.draft; }
       renderDraft();
       if (done) { done(res.body); }
@@ -758,7 +815,12 @@
   function writeDraft() {
     if (!state.chosen) { return; }
     clear($("accepted"));
-    draftCall("/draft", { optionId: state.chosen, note: $("note").value }, function () {
+    var complete = choicesComplete();
+    var body = { optionId: state.chosen, note: $("note").value };
+    if (Object.keys(state.choices).length) { body.choices = state.choices; }
+    draftCall("/draft", body, function () {
+      state.draftChoicesComplete = complete;
+      renderDraft();
       showStatus("Draft written.");
     });
   }
@@ -849,6 +911,7 @@
     renderDataNeeded();
     renderReceptors();
     renderOptions();
+    renderChoices();
     renderMore();
     renderStated();
     renderSources();

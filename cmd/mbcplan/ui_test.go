@@ -419,10 +419,21 @@ func TestBrowserLaunchPlanDraftAccept(t *testing.T) {
 	if got := b.text(t, "#chosen"); !strings.Contains(got, "Letrozole or anastrozole") {
 		t.Errorf("chosen = %q; want the preferred option's title", got)
 	}
+	// A draft may keep the alternatives ("one of") open; accepting needs one
+	// drug of each group.
 	b.do(t, "write a note and the draft",
 		chromedp.SendKeys(chromedp.CSS("#note"), "Discussed with the patient; prefers oral therapy."),
 		chromedp.Click(chromedp.CSS("#write-draft")))
 	b.wait(t, `#draft-status[data-status="draft"]`)
+	b.wait(t, "#choice-note")
+	b.do(t, "accept with alternatives open", chromedp.Click(chromedp.CSS("#accept")))
+	b.wait(t, `#alert[data-kind="choice-needed"]`)
+	b.do(t, "choose letrozole and palbociclib, write again",
+		chromedp.SetValue(chromedp.CSS("#choice-nsai"), "letrozole"), dispatchChange("#choice-nsai"),
+		chromedp.SetValue(chromedp.CSS("#choice-cdk46"), "palbociclib"), dispatchChange("#choice-cdk46"),
+		chromedp.Click(chromedp.CSS("#write-draft")))
+	b.wait(t, "#draft-where")
+	b.waitFor(t, "the new draft", `document.getElementById("choice-note").hidden && document.getElementById("status").textContent === "Draft written."`)
 	if got := b.attr(t, "#draft-status", "data-where"); got != "ehr" {
 		t.Errorf("draft where = %q; want ehr (the sandbox keeps CarePlans)", got)
 	}
@@ -455,7 +466,7 @@ func TestBrowserLaunchPlanDraftAccept(t *testing.T) {
 			t.Errorf("printed: %s visible = %v; want %v", css, got, want)
 		}
 	}
-	b.noConsoleErrors(t)
+	b.noConsoleErrors(t, "status of 409") // accepting with alternatives open
 	t.Logf("launch → plan → statements → draft → accept in %v", time.Since(start).Round(time.Millisecond))
 }
 
@@ -628,6 +639,16 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	b.waitFor(t, "option chosen", `document.querySelector("#option-list > li:first-child input").checked`)
 	b.tabTo(t, "#note")
 	b.do(t, "type a note", chromedp.KeyEvent("Typed with the keyboard."))
+	// One drug of each group of alternatives: ArrowDown picks the first.
+	groups, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#choices select").length`))
+	if err != nil || groups == 0 {
+		t.Fatalf("choice groups = %d (%v); want the option's alternatives offered", groups, err)
+	}
+	for i := 1; i <= groups; i++ {
+		b.tabTo(t, fmt.Sprintf("#choices select:nth-of-type(%d)", i))
+		b.do(t, "ArrowDown to the first drug", chromedp.KeyEvent(kb.ArrowDown))
+	}
+	b.waitFor(t, "a drug chosen in each group", `Array.from(document.querySelectorAll("#choices select")).every(s => s.value !== "")`)
 	b.tabTo(t, "#write-draft")
 	b.do(t, "Enter on Write draft", chromedp.KeyEvent(kb.Enter))
 	b.wait(t, `#draft-status[data-status="draft"]`)
