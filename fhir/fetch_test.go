@@ -397,3 +397,31 @@ func TestFetchRecordPatientFormAuto(t *testing.T) {
 		}
 	})
 }
+
+func TestFetchRecordReadsPanelMembers(t *testing.T) {
+	// An Epic-style panel: the search finds the panel, whose results are
+	// member Observations with local codes that no search returned.
+	srv := newFakeFHIR()
+	srv.byID["Patient/p1"] = json.RawMessage(`{"resourceType":"Patient","id":"p1","gender":"female"}`)
+	srv.byType["Observation"] = []json.RawMessage{json.RawMessage(`{"resourceType":"Observation","id":"panel","status":"final",
+		"code":{"text":"BREAST CANCER PROGNOSTIC PANEL"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2024-02-01",
+		"hasMember":[{"reference":"Observation/m-er"},{"reference":"Observation/m-her2"},{"reference":"Observation/m-other"}]}`)}
+	srv.byID["Observation/m-er"] = json.RawMessage(`{"resourceType":"Observation","id":"m-er","status":"final",
+		"code":{"text":"ER ASSAY"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2024-02-01","valueString":"Positive (80%)"}`)
+	srv.byID["Observation/m-her2"] = json.RawMessage(`{"resourceType":"Observation","id":"m-her2","status":"final",
+		"code":{"text":"HER2/NEU BY IHC"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2024-02-01","valueString":"3+"}`)
+	srv.byID["Observation/m-other"] = json.RawMessage(`{"resourceType":"Observation","id":"m-other","status":"final",
+		"code":{"text":"ER ASSAY"},"subject":{"reference":"Patient/p2"},"valueString":"Negative"}`)
+	c := srv.start(t)
+	rec, err := c.FetchRecord(t.Context(), "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := MapFacts(rec)
+	if len(f.ER) != 1 || f.ER[0].Status != recommend.ReceptorPositive || len(f.HER2) != 1 || f.HER2[0].IHC != recommend.IHC3 {
+		t.Errorf("ER %+v HER2 %+v; want ER positive and HER2 3+ from the panel's members", f.ER, f.HER2)
+	}
+	if rec.OtherSubject != 1 {
+		t.Errorf("other subject %d; want the member about someone else counted", rec.OtherSubject)
+	}
+}

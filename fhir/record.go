@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -51,8 +52,8 @@ var patientBound = map[string]bool{
 // recordBuilder applies the reader's checks to each resource.
 type recordBuilder struct {
 	rec        *Record
-	patientURL string // the Patient entry's fullUrl, if any
-	seen       map[string]bool
+	patientURL string                     // the Patient entry's fullUrl, if any
+	seen       map[string]json.RawMessage // "Type/id" or fullUrl → the first one read
 }
 
 func newRecordBuilder(patientID, patientURL string) *recordBuilder {
@@ -63,7 +64,7 @@ func newRecordBuilder(patientID, patientURL string) *recordBuilder {
 	return &recordBuilder{
 		rec:        &Record{PatientID: patientID, PatientRef: ref},
 		patientURL: patientURL,
-		seen:       map[string]bool{},
+		seen:       map[string]json.RawMessage{},
 	}
 }
 
@@ -89,6 +90,29 @@ func (b *recordBuilder) isPatient(ref string) bool {
 		return strings.HasSuffix(ref, "/Patient/"+id)
 	}
 	return false
+}
+
+// isR4Type reports whether typ is a resource type of FHIR R4.
+func isR4Type(typ string) bool {
+	var rt r4.ResourceType
+	return rt.UnmarshalJSON([]byte(`"`+typ+`"`)) == nil
+}
+
+// sameResource reports whether two copies of a resource say the same,
+// whatever their meta, narrative and spacing.
+func sameResource(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y map[string]any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	for _, k := range []string{"meta", "text"} {
+		delete(x, k)
+		delete(y, k)
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 func stripHistory(ref string) string {
@@ -134,6 +158,10 @@ func (b *recordBuilder) add(r Resource, name string) {
 	if r.ID != "" || r.FullURL != "" {
 		name = r.Ref()
 	}
+	if !isR4Type(r.Type) {
+		b.skip(name, "not a FHIR R4 resource type")
+		return
+	}
 	if r.Type == "Patient" {
 		if (r.ID != "" && r.ID == b.rec.PatientID) || (b.patientURL != "" && r.FullURL == b.patientURL) {
 			if b.rec.Patient == nil {
@@ -154,10 +182,15 @@ func (b *recordBuilder) add(r Resource, name string) {
 		key = r.FullURL
 	}
 	if key != "" {
-		if b.seen[key] {
+		if first, ok := b.seen[key]; ok {
+			// The same resource again (overlapping searches) is dropped;
+			// another one under the same id is listed, and the first kept.
+			if !sameResource(first, r.Raw) {
+				b.skip(name, "another entry has the same type and id; the first one was read")
+			}
 			return
 		}
-		b.seen[key] = true
+		b.seen[key] = r.Raw
 	}
 	var head resourceHead
 	if err := json.Unmarshal(r.Raw, &head); err != nil {
@@ -503,8 +536,8 @@ type search struct {
 // Observations by the code lists of section 2 and by category laboratory
 // (codes matched locally), Conditions, MedicationRequests, -Statements and
 // -Administrations, Procedures, AllergyIntolerances, Specimens and CarePlans.
-// Specimens and Medications that results point to and that did not come with
-// them are read in a second, parallel step. Every resource is checked against the
+// Specimens, Medications and panel members that results point to and that
+// did not come with them are read in a second, parallel step. Every resource is checked against the
 // patient. A search the server refuses (403, 404, 400, 405, 501) is listed
 // in Skipped; 401, server errors and timeouts fail the whole read.
 //
@@ -694,20 +727,25 @@ func searchNote(err error) string {
 	return "failed"
 }
 
-// maxReferenced caps the Specimens and Medications read after the wave.
+// maxReferenced caps the Specimens, Medications and panel members read
+// after the wave.
 const maxReferenced = 50
 
-// fetchReferenced reads, in parallel, the Specimens and Medications that
-// kept resources point to and that are not in the record.
+// fetchReferenced reads, in parallel, the Specimens, Medications and panel
+// member Observations that kept resources point to and that are not in the
+// record. Members are read one level deep.
 func (c *Client) fetchReferenced(ctx context.Context, b *recordBuilder) error {
 	have := map[string]bool{}
 	for _, r := range b.rec.Resources {
 		have[r.Type+"/"+r.ID] = true
 	}
+	for key := range b.seen { // read already, kept or not
+		have[key] = true
+	}
 	var want []string
 	add := func(ref string) {
 		typ, id, ok := strings.Cut(ref, "/")
-		if !ok || (typ != "Specimen" && typ != "Medication") || !validID(id) || have[ref] || len(want) >= maxReferenced {
+		if !ok || (typ != "Specimen" && typ != "Medication" && typ != "Observation") || !validID(id) || have[ref] || len(want) >= maxReferenced {
 			return
 		}
 		have[ref] = true
@@ -718,6 +756,11 @@ func (c *Client) fetchReferenced(ctx context.Context, b *recordBuilder) error {
 		case *r4.Observation:
 			if v.Specimen != nil && v.Specimen.Reference != nil {
 				add(*v.Specimen.Reference)
+			}
+			// A panel's results may be member Observations that no search
+			// returned (local codes, no laboratory category).
+			for i := range v.HasMember {
+				add(refString(&v.HasMember[i]))
 			}
 		case *r4.MedicationRequest:
 			add(refString(&v.MedicationReference))
