@@ -192,6 +192,18 @@ var disorderReceptor = map[string][2]string{
 	"431396003": {"her2", "negative"},
 }
 
+// icdReceptor maps ICD-10-CM receptor-status codes to marker and call
+// (read only, condition level, the last resort of 1.2): Z17.0 estrogen
+// receptor positive status, Z17.1 estrogen receptor negative status.
+var icdReceptor = map[string][2]string{
+	"Z17.0": {"er", "positive"}, "Z170": {"er", "positive"},
+	"Z17.1": {"er", "negative"}, "Z171": {"er", "negative"},
+}
+
+// menopauseICD maps ICD-10-CM menopausal-state codes (read only): Z78.0
+// asymptomatic menopausal state.
+var menopauseICD = map[string]string{"Z78.0": "postmenopausal", "Z780": "postmenopausal"}
+
 // ihcAnswers maps HER2 IHC answer codes (LL4396-9).
 var ihcAnswers = map[string]string{
 	"LA6111-4": "0", "LA11841-6": "1+", "LA11842-4": "2+", "LA11843-2": "3+",
@@ -256,6 +268,14 @@ var metastasisSNOMED = map[string]string{
 	"1287652008": "", "1098951000119108": "liver",
 }
 
+// bodySiteSNOMED maps SNOMED body structures, as a secondary cancer
+// Condition's bodySite (mCODE), to metastatic sites.
+var bodySiteSNOMED = map[string]string{
+	"272673000": "bone", "421060004": "bone", "14016003": "bone", // bone, vertebral column, bone marrow
+	"10200004": "liver", "39607008": "lung", "3120008": "pleura", "12738006": "brain",
+	"59441001": "lymph-node", "39937001": "skin", "15425007": "peritoneum",
+}
+
 // comorbidityRule matches a Condition code to a comorbidity group (2.8).
 type comorbidityRule struct {
 	kind     string
@@ -315,7 +335,13 @@ var brandNames = map[string][]string{
 	"trelstar": {"triptorelin"}, "decapeptyl": {"triptorelin"}, "triptorelin": {"triptorelin"},
 	"itovebi": {"inavolisib"}, "inavolisib": {"inavolisib"},
 	"abraxane": {"nab-paclitaxel"}, "nab-paclitaxel": {"nab-paclitaxel"}, "protein-bound paclitaxel": {"nab-paclitaxel"},
-	"paclitaxel protein-bound": {"nab-paclitaxel"},
+	"paclitaxel protein-bound": {"nab-paclitaxel"}, "albumin-bound paclitaxel": {"nab-paclitaxel"},
+	// trastuzumab biosimilars by brand (their generic names carry a suffix,
+	// "trastuzumab-dkst", and match trastuzumab).
+	"ogivri": {"trastuzumab"}, "herzuma": {"trastuzumab"}, "ontruzant": {"trastuzumab"}, "trazimera": {"trastuzumab"},
+	"kanjinti": {"trastuzumab"}, "hercessi": {"trastuzumab"},
+	"ds-8201": {"fam-trastuzumab deruxtecan"}, "ds-8201a": {"fam-trastuzumab deruxtecan"},
+	"jubbonti": {"denosumab"}, "wyost": {"denosumab"},
 }
 
 // classNames maps class words in an allergy's substance to class tags.

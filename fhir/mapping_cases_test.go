@@ -675,3 +675,81 @@ func TestHER2Staining(t *testing.T) {
 		})
 	}
 }
+
+func TestTextReaders(t *testing.T) {
+	for _, tt := range []struct {
+		text  string
+		p     float64
+		below bool
+		ok    bool
+	}{
+		{"55-60%", 55, false, true}, {"Visually estimated 45 to 50%", 45, false, true}, {"0-5%", 0, false, false},
+		{"<1%", 1, true, true}, {"Positive, 90% of tumor cells", 90, false, true}, {"60 - 65 %", 60, false, true},
+	} {
+		p, below, ok := percentFromText(tt.text)
+		if p != tt.p || below != tt.below || ok != tt.ok {
+			t.Errorf("percentFromText(%q) = %v %v %v; want %v %v %v", tt.text, p, below, ok, tt.p, tt.below, tt.ok)
+		}
+	}
+	for _, tt := range []struct {
+		text string
+		n    int
+		ok   bool
+	}{
+		{"1", 1, true}, {"ECOG 2", 2, true}, {"ECOG 1-2", 0, false}, {"2 (of 5)", 2, true}, {"Grade 1: restricted in strenuous activity", 1, true},
+		{"ECOG 2: capable of self-care, up to 50% of waking hours", 2, true}, {"unknown", 0, false}, {"1 or 2", 0, false},
+	} {
+		s := tt.text
+		n, ok := ecogValue(value{s: &s})
+		if n != tt.n || ok != tt.ok {
+			t.Errorf("ecogValue(%q) = %d %v; want %d %v", tt.text, n, ok, tt.n, tt.ok)
+		}
+	}
+	for text, want := range map[string]string{
+		"Not pregnant": "not-pregnant", "Patient is not currently pregnant": "not-pregnant", "Pregnant": "pregnant",
+		"Possibly pregnant": "", "Pregnancy not yet confirmed": "", "Negative": "not-pregnant", "No": "not-pregnant",
+		"pregnancy test: negative": "not-pregnant", "Currently pregnant, 12 weeks": "pregnant", "Unknown": "",
+		"Patient denies pregnancy": "not-pregnant",
+	} {
+		if got := pregnancyFromText(text); got != want {
+			t.Errorf("pregnancyFromText(%q) = %q; want %q", text, got, want)
+		}
+	}
+	for text, want := range map[string]string{
+		"Progressive disease": "worsened", "Patient's condition worsened": "worsened", "No evidence of progression": "",
+		"Stable disease, no progression": "stable", "Stable disease": "stable", "Partial response": "improved",
+		"No evidence of disease": "not-detected", "Complete response": "not-detected", "Indeterminate": "undetermined", "": "",
+	} {
+		if got := diseaseStatusFromText(text); got != want {
+			t.Errorf("diseaseStatusFromText(%q) = %q; want %q", text, got, want)
+		}
+	}
+	for text, want := range map[string]string{
+		"Postmenopausal": "postmenopausal", "Pre-menopausal": "premenopausal", "Perimenopause": "perimenopausal",
+		"Chemotherapy-induced postmenopausal state": "induced", "Menopause": "", "Postpartum": "",
+	} {
+		if got := menopauseFromText(text); got != want {
+			t.Errorf("menopauseFromText(%q) = %q; want %q", text, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"urn:oid:2.16.840.1.113883.6.90": sysICD10CM, "http: //snomed.info/sct": sysSNOMED, "http://loinc.org/": sysLOINC,
+		"https://loinc.org": sysLOINC, "urn:oid:2.16.840.1.113883.6.88": sysRxNorm, sysSNOMED: sysSNOMED,
+		" https://fhir.cerner.com/x/codeSet/72 ": "https://fhir.cerner.com/x/codeSet/72",
+	} {
+		if got := canonicalSystem(in); got != want {
+			t.Errorf("canonicalSystem(%q) = %q; want %q", in, got, want)
+		}
+	}
+	for text, want := range map[string]float64{
+		"HER2/CEP17 ratio 1.3; average HER2 copy number 2.9": 2.9, "4.5 copies per cell": 4.5,
+		"CEP17 copy number 2.0; HER2 copy number 6.1": 6.1, "HER2 copies per nucleus: 3.8": 3.8,
+	} {
+		if got, ok := copiesFromText(text); !ok || got != want {
+			t.Errorf("copiesFromText(%q) = %v %v; want %v", text, got, ok, want)
+		}
+	}
+	if got, ok := copiesFromText("CEP17 copy number 2.0"); ok {
+		t.Errorf("copiesFromText(CEP17 only) = %v; want nothing", got)
+	}
+}

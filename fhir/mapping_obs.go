@@ -99,8 +99,11 @@ func classify(cc *r4.CodeableConcept) (obsKind, string) {
 
 var (
 	reHER2Text = regexp.MustCompile(`(^|[^a-z])(her[- ]?2|erbb2|her2/neu|c-erbb-2)($|[^a-z0-9])`)
-	reERText   = regexp.MustCompile(`(o?estrogen receptor|(^|[^a-z])er (status|ihc|receptor)|(^|[^a-z])esr1? ihc)`)
-	rePRText   = regexp.MustCompile(`(progesterone receptor|(^|[^a-z])pg?r (status|ihc|receptor))`)
+	reERText   = regexp.MustCompile(`(o?estrogen receptor|(^|[^a-z])er (status|ihc|receptor|assay|result|by ihc|immuno)|(^|[^a-z])esr1? ihc)`)
+	rePRText   = regexp.MustCompile(`(progesterone receptor|(^|[^a-z])pg?r (status|ihc|receptor|assay|result|by ihc|immuno))`)
+	// reHCGText names a pregnancy test by hCG; reHCGQuant its quantitative form.
+	reHCGText  = regexp.MustCompile(`(^|[^a-z])(b?-?hcg|beta[- ]hcg|chorionic gonadotropin|pregnancy test|preg test)($|[^a-z])`)
+	reHCGQuant = regexp.MustCompile(`quant|miu|\[units/volume\]|\[moles/volume\]|serum level`)
 )
 
 func classifyText(t string) obsKind {
@@ -143,6 +146,13 @@ func classifyText(t string) obsKind {
 		return obsMenopause
 	case strings.Contains(t, "pd-l1") || strings.Contains(t, "pdl1"):
 		return obsPDL1
+	case reHCGText.MatchString(t):
+		if reHCGQuant.MatchString(t) {
+			return obsHCGQuant
+		}
+		return obsHCG
+	case strings.Contains(t, "pregnancy status") || t == "pregnant" || strings.Contains(t, "currently pregnant"):
+		return obsPregnancy
 	}
 	return obsOther
 }
@@ -315,8 +325,21 @@ func receptorStatus(call string) recommend.ReceptorStatus {
 	return recommend.ReceptorUnknown
 }
 
+// rePercentRange is a range of percentages ("55-60%", "45 to 50 %").
+var rePercentRange = regexp.MustCompile(`(\d{1,3}(?:\.\d+)?)\s*%?\s*(?:-|–|to)\s*(\d{1,3}(?:\.\d+)?)\s*%`)
+
 // percentFromText reads "95%", "<1%"; below is true for "<1%"-style values.
+// A range ("55-60%") gives its lower bound, never the higher value; a range
+// on both sides of 1% ("0-5%") is not read.
 func percentFromText(t string) (p float64, below, ok bool) {
+	if mm := rePercentRange.FindStringSubmatch(t); mm != nil {
+		lo, ok1 := parseFloat(mm[1])
+		hi, ok2 := parseFloat(mm[2])
+		if !ok1 || !ok2 || lo > hi || hi > 100 || lo < 1 && hi >= 1 {
+			return 0, false, false
+		}
+		return lo, false, true
+	}
 	mm := rePercent.FindStringSubmatch(strings.ToLower(t))
 	if mm == nil {
 		return 0, false, false
@@ -445,7 +468,10 @@ var (
 	reIHCScore = regexp.MustCompile(`(^|[^0-9])([0-3])\s*\+`)
 	reIHCZero  = regexp.MustCompile(`(^\s*0\s*$|(score|ihc|her2|her-2)\s*[:=]?\s*0($|[^0-9.+])|^\s*0\s*[\(,;-])`)
 	reRatio    = regexp.MustCompile(`ratio\s*(?:of\s*)?[:=]?\s*(\d+(?:\.\d+)?)`)
-	reCopies   = regexp.MustCompile(`(\d+(?:\.\d+)?)\s*(?:signals|copies)`)
+	reCopies   = regexp.MustCompile(`(?:^|[^a-z0-9.])(\d+(?:\.\d+)?)\s*(?:her2\s+)?(?:signals|copies)`)
+	// reCopiesNamed is a copy number after its name ("average HER2 copy
+	// number 2.9", "HER2 copies per cell: 4.2").
+	reCopiesNamed = regexp.MustCompile(`(?:copy number|copies|signals)(?:\s*(?:per|/)\s*(?:cell|nucleus))?\s*(?:of|is|was)?\s*[:=]?\s*(\d+(?:\.\d+)?)`)
 	// reISHInText finds an ISH result stated inside an IHC or final-call text
 	// ("2+, FISH not amplified").
 	reISHInText = regexp.MustCompile(`(^|[^a-z])(fish|sish|cish|ish|in situ hybridi[sz]ation)[^a-z0-9]*(result\s*)?[:=]?\s*(negative|positive|not amplified|non-amplified|amplified)`)
@@ -488,6 +514,24 @@ func stainingFromText(t string) string {
 		return "absent"
 	}
 	return ""
+}
+
+// copiesFromText reads the mean HER2 copy number per cell from an ISH
+// report's text, never the CEP17 (chromosome 17) count.
+func copiesFromText(t string) (float64, bool) {
+	t = strings.ToLower(t)
+	for _, re := range []*regexp.Regexp{reCopies, reCopiesNamed} {
+		for _, loc := range re.FindAllStringSubmatchIndex(t, -1) {
+			before := t[max(0, loc[0]-14):loc[0]]
+			if strings.Contains(before, "cep") || strings.Contains(before, "17") || strings.Contains(before, "chromosome") {
+				continue
+			}
+			if f, ok := parseFloat(t[loc[2]:loc[3]]); ok {
+				return f, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // ihcFromText reads an IHC score.
@@ -559,10 +603,8 @@ func her2Part(res *recommend.HER2Result, kind obsKind, v value) {
 				res.Ratio = &f
 			}
 		}
-		if mm := reCopies.FindStringSubmatch(strings.ToLower(t)); mm != nil && res.CopyNumber == nil {
-			if f, ok := parseFloat(mm[1]); ok {
-				res.CopyNumber = &f
-			}
+		if f, ok := copiesFromText(t); ok && res.CopyNumber == nil {
+			res.CopyNumber = &f
 		}
 		return
 	}
@@ -766,6 +808,9 @@ func (m *mapper) menopause(v value, src recommend.Source, final bool) {
 			st = "premenopausal"
 		}
 	}
+	if st == "" && v.cc != nil {
+		st = menopauseFromText(ccAllText(v.cc))
+	}
 	if st == "" {
 		return
 	}
@@ -786,13 +831,7 @@ func (m *mapper) pregnancy(kind obsKind, v value, src recommend.Source, final bo
 			}
 		}
 		if st == "" {
-			t := strings.ToLower(v.freeText())
-			switch {
-			case strings.Contains(t, "not pregnant"):
-				st = "not-pregnant"
-			case strings.Contains(t, "pregnant") && !strings.Contains(t, "not yet confirmed") && !strings.Contains(t, "possible"):
-				st = "pregnant"
-			}
+			st = pregnancyFromText(v.freeText())
 		}
 	case obsHCG, obsHCGQuant:
 		call := firstNonEmpty(codedCall(v.cc), interpCall(v.interp))
@@ -820,7 +859,46 @@ func (m *mapper) pregnancy(kind obsKind, v value, src recommend.Source, final bo
 	m.f.Pregnancy = append(m.f.Pregnancy, recommend.PregnancyResult{Status: recommend.PregnancyStatus(st), Text: v.text(), Final: final, Source: src})
 }
 
-var reSmallInt = regexp.MustCompile(`(^|[^0-9])([0-5])($|[^0-9])`)
+var (
+	rePregUncertain = regexp.MustCompile(`possibl|unknown|unsure|uncertain|not yet confirmed|not confirmed|suspected|unable|cannot|can't|\?`)
+	rePregNegated   = regexp.MustCompile(`(^|[^a-z])(not|no longer|never|isn't|denies|negative for)\b[^.;]{0,25}pregnan|pregnan[a-z]*\s*(test|status)?\s*[:=]?\s*(negative|no|absent)($|[^a-z])|^\s*(negative|no)\s*$`)
+	rePregnant      = regexp.MustCompile(`(^|[^a-z])pregnan|^\s*(positive|yes)\s*$`)
+)
+
+// pregnancyFromText reads a pregnancy status written as text, negation
+// first ("not currently pregnant"); a hedged text ("possibly pregnant") is
+// not a status.
+func pregnancyFromText(t string) string {
+	t = strings.ToLower(t)
+	switch {
+	case rePregUncertain.MatchString(t):
+		return ""
+	case rePregNegated.MatchString(t):
+		return "not-pregnant"
+	case rePregnant.MatchString(t):
+		return "pregnant"
+	}
+	return ""
+}
+
+var reMenopauseText = regexp.MustCompile(`(^|[^a-z])(pre|peri|post)[- ]?menopaus`)
+
+// menopauseFromText reads "postmenopausal", "pre-menopausal",
+// "perimenopause" in a condition's or answer's words; "induced" or
+// "artificial" menopause is an induced state.
+func menopauseFromText(t string) string {
+	t = strings.ToLower(t)
+	mm := reMenopauseText.FindStringSubmatch(t)
+	if mm == nil {
+		return ""
+	}
+	if strings.Contains(t, "induced") || strings.Contains(t, "artificial") {
+		return "induced"
+	}
+	return mm[2] + "menopausal"
+}
+
+var reNumber = regexp.MustCompile(`\d+(?:\.\d+)?`)
 
 func ecogValue(v value) (int, bool) {
 	if v.i != nil && *v.i >= 0 && *v.i <= 5 {
@@ -842,11 +920,28 @@ func ecogValue(v value) (int, bool) {
 			}
 		}
 	}
-	if mm := reSmallInt.FindStringSubmatch(v.freeText()); mm != nil {
-		return int(mm[2][0] - '0'), true
+	// Text: one score only ("1", "ECOG 2", "Grade 1: restricted …"); two
+	// ("ECOG 1-2") is not a result.
+	n := -1
+	for _, num := range reNumber.FindAllString(reNotScore.ReplaceAllString(v.freeText(), " "), -1) {
+		if len(num) != 1 || num[0] > '5' {
+			continue
+		}
+		d := int(num[0] - '0')
+		if n >= 0 && d != n {
+			return 0, false
+		}
+		n = d
+	}
+	if n >= 0 {
+		return n, true
 	}
 	return 0, false
 }
+
+// reNotScore blanks numbers that are not a score: dates, times and the
+// range of the scale ("0-5", "of 5").
+var reNotScore = regexp.MustCompile(`\d{4}-\d{2}(-\d{2})?|\d{1,2}:\d{2}|\(?0\s*(-|to)\s*5\)?|(out )?of 5|/\s*5`)
 
 func intValue(v value) (int, bool) {
 	if v.i != nil {
@@ -1001,17 +1096,57 @@ func (m *mapper) pdl1(o *r4.Observation, v value, src recommend.Source, final bo
 }
 
 func (m *mapper) diseaseStatus(v value, src recommend.Source, final bool) {
-	if v.cc == nil {
-		return
-	}
-	for _, c := range v.cc.Coding {
-		if code, ok := codeIn(c, sysSNOMED); ok {
-			if s, ok := diseaseStatusAnswers[code]; ok {
-				m.f.DiseaseStatus = append(m.f.DiseaseStatus, recommend.DiseaseStatus{Value: recommend.DiseaseStatusValue(s), Final: final, Source: src})
-				return
+	st := ""
+	if v.cc != nil {
+		for _, c := range v.cc.Coding {
+			if code, ok := codeIn(c, sysSNOMED); ok {
+				st = firstNonEmpty(st, diseaseStatusAnswers[code])
 			}
 		}
 	}
+	if st == "" {
+		st = diseaseStatusFromText(v.freeText())
+	}
+	if st == "" {
+		return
+	}
+	m.f.DiseaseStatus = append(m.f.DiseaseStatus, recommend.DiseaseStatus{Value: recommend.DiseaseStatusValue(st), Final: final, Source: src})
+}
+
+var (
+	reDSNoProgress   = regexp.MustCompile(`(no|without|not|non)[- ](evidence of )?(disease )?progress`)
+	reDSWorsened     = regexp.MustCompile(`worse|progress|(^|[^a-z])pd($|[^a-z])`)
+	reDSNotDetected  = regexp.MustCompile(`no evidence of (active )?disease|(^|[^a-z])ned($|[^a-z])|not detected|complete (response|remission)`)
+	reDSImproved     = regexp.MustCompile(`improv|partial response|responding`)
+	reDSStable       = regexp.MustCompile(`stable|unchanged|no change`)
+	reDSUndetermined = regexp.MustCompile(`undetermined|indeterminate|unknown|cannot be determined`)
+)
+
+// diseaseStatusFromText reads a cancer disease status written as words
+// ("Progressive disease", "Stable disease"); "no progression" is not read
+// as progression.
+func diseaseStatusFromText(t string) string {
+	t = strings.ToLower(t)
+	switch {
+	case t == "":
+		return ""
+	case reDSUndetermined.MatchString(t):
+		return "undetermined"
+	case reDSNotDetected.MatchString(t):
+		return "not-detected"
+	case reDSNoProgress.MatchString(t):
+		if reDSStable.MatchString(t) {
+			return "stable"
+		}
+		return ""
+	case reDSWorsened.MatchString(t):
+		return "worsened"
+	case reDSImproved.MatchString(t):
+		return "improved"
+	case reDSStable.MatchString(t):
+		return "stable"
+	}
+	return ""
 }
 
 // ---- genomics ----
@@ -1129,9 +1264,10 @@ func (m *mapper) addBRCA(gene string, detected bool, text string, final bool, sr
 // ---- staging ----
 
 var (
-	reStageIV = regexp.MustCompile(`(^|[^A-Za-z])(IV[ABC]?|[Ss]tage\s*4[ABCabc]?)($|[^A-Za-z0-9])`)
-	reM1      = regexp.MustCompile(`(^|[^A-Za-z0-9])[cpy]{0,2}M1[a-d]?(\([^)]*\))?($|[^0-9A-Za-z])`)
-	reM0      = regexp.MustCompile(`(^|[^A-Za-z0-9])[cpy]{0,2}M0(\([^)]*\))?($|[^0-9A-Za-z])`)
+	reStageIV     = regexp.MustCompile(`(^|[^A-Za-z])(IV[ABC]?|[Ss]tage\s*4[ABCabc]?)($|[^A-Za-z0-9])`)
+	reM1          = regexp.MustCompile(`(^|[^A-Za-z0-9])[cpy]{0,2}M1[a-d]?(\([^)]*\))?($|[^0-9A-Za-z])`)
+	reAJCCStageIV = regexp.MustCompile(`^(?i:(stage\s*)?(4|iv)[abc]?)$`)
+	reM0          = regexp.MustCompile(`(^|[^A-Za-z0-9])[cpy]{0,2}M0(\([^)]*\))?($|[^0-9A-Za-z])`)
 )
 
 func (m *mapper) stageOrM(kind obsKind, o *r4.Observation, v value, src recommend.Source) {
@@ -1148,14 +1284,20 @@ func (m *mapper) stageOrM(kind obsKind, o *r4.Observation, v value, src recommen
 		}
 	}
 	text := v.freeText()
+	ajccIV := false
 	if v.cc != nil {
 		for _, c := range v.cc.Coding {
 			text += " " + str(c.Display)
+			// AJCC codes (mCODE STU1): "cM1", "pM0", "4", "IVA".
+			if code, ok := codeIn(c, sysAJCC); ok {
+				text += " " + code
+				ajccIV = ajccIV || reAJCCStageIV.MatchString(code)
+			}
 		}
 	}
 	switch kind {
 	case obsStageGroup:
-		iv := false
+		iv := ajccIV
 		for _, c := range codes {
 			iv = iv || stageIVCodes[c]
 		}

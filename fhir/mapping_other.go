@@ -89,13 +89,49 @@ func (m *mapper) condition(r *Resource, c *r4.Condition) {
 				m.oophorectomy(fin.Coding, src)
 			}
 		}
+		if d, ok := icdReceptor[i]; ok {
+			m.conditionReceptor(d[0], d[1], fin, final)
+		}
 	}
+
+	// Menopausal status recorded as a problem or health concern.
+	m.conditionMenopause(snomed, icd, text, cancer || m.metastasisCoded(snomed, icd), fin)
 
 	// Metastases.
 	m.conditionMetastasis(snomed, icd, text, c, fin)
 
 	// Comorbidities.
 	m.comorbidity(c.Code, clin, verif, src)
+}
+
+// conditionMenopause reads a menopausal status recorded as a Condition: a
+// status code (2.5a), ICD-10-CM Z78.0, or, for a condition that is not the
+// cancer itself, words ("Postmenopausal"). A resolved, inactive or refuted
+// one says nothing about today; a provisional one is shown, not used.
+func (m *mapper) conditionMenopause(snomed, icd []string, text string, cancer bool, fin recommend.Finding) {
+	switch fin.ClinicalStatus {
+	case "resolved", "inactive", "remission":
+		return
+	}
+	if fin.VerificationStatus == "refuted" {
+		return
+	}
+	st := ""
+	for _, s := range snomed {
+		st = firstNonEmpty(st, menopauseAnswers[s])
+	}
+	for _, i := range icd {
+		st = firstNonEmpty(st, menopauseICD[i])
+	}
+	if st == "" && !cancer {
+		st = menopauseFromText(text)
+	}
+	if st == "" {
+		return
+	}
+	final := fin.VerificationStatus == "" || fin.VerificationStatus == "confirmed"
+	m.f.Menopause = append(m.f.Menopause, recommend.MenopauseResult{Status: recommend.MenopausalStatus(st), Text: fin.Coding.Display,
+		Final: final, Source: fin.Source})
 }
 
 func (m *mapper) conditionReceptor(marker, call string, fin recommend.Finding, final bool) {
@@ -198,15 +234,20 @@ func (m *mapper) conditionMetastasis(snomed, icd []string, text string, c *r4.Co
 		m.f.Metastases = append(m.f.Metastases, recommend.Metastasis{Kind: kind, Site: site, Visceral: kind == recommend.MetastasisDistant && visceralSite(site) || site == "other" && kind == recommend.MetastasisDistant,
 			Basis: "condition", Finding: fin})
 	}
-	bodySite := ""
+	bodySite, bodySiteCode := "", ""
 	for i := range c.BodySite {
 		bodySite += " " + ccAllText(&c.BodySite[i])
+		for _, cd := range c.BodySite[i].Coding {
+			if code, ok := codeIn(cd, sysSNOMED); ok {
+				bodySiteCode = firstNonEmpty(bodySiteCode, bodySiteSNOMED[code])
+			}
+		}
 	}
 	found := false
 	for _, s := range snomed {
 		if site, ok := metastasisSNOMED[s]; ok {
 			if site == "" {
-				site = siteFromText(text + bodySite)
+				site = firstNonEmpty(bodySiteCode, siteFromText(text+bodySite))
 			}
 			add(recommend.MetastasisDistant, site)
 			found = true
@@ -216,6 +257,9 @@ func (m *mapper) conditionMetastasis(snomed, icd []string, text string, c *r4.Co
 	if !found {
 		for _, i := range icd {
 			if k, site := icdMetastasis(i); k != "" {
+				if site == "" {
+					site = firstNonEmpty(bodySiteCode, siteFromText(bodySite))
+				}
 				add(k, site)
 				found = true
 				break
@@ -225,7 +269,7 @@ func (m *mapper) conditionMetastasis(snomed, icd []string, text string, c *r4.Co
 	if !found && !strings.Contains(text, "history of") {
 		if strings.Contains(text, "metasta") && !strings.Contains(text, "no metasta") && !strings.Contains(text, "non-metasta") ||
 			strings.Contains(text, "secondary malignant") {
-			site := siteFromText(text + bodySite)
+			site := firstNonEmpty(bodySiteCode, siteFromText(text+bodySite))
 			if site == "lymph-node" || site == "skin" {
 				add(recommend.MetastasisUncertain, site)
 			} else {
@@ -460,13 +504,22 @@ func (m *mapper) medicationRequest(r *Resource, v *r4.MedicationRequest) {
 
 func (m *mapper) medicationStatement(r *Resource, v *r4.MedicationStatement) {
 	status := statusOfResource(r)
-	start := firstNonEmpty(str(v.EffectiveDateTime), periodStart(v.EffectivePeriod))
+	start, end := firstNonEmpty(str(v.EffectiveDateTime), periodStart(v.EffectivePeriod)), periodEnd(v.EffectivePeriod)
+	if start == "" && end == "" {
+		// Oracle Health may state the period only in the dosage.
+		for _, d := range v.Dosage {
+			if d.Timing != nil && d.Timing.Repeat != nil && d.Timing.Repeat.BoundsPeriod != nil {
+				start = firstNonEmpty(start, periodStart(d.Timing.Repeat.BoundsPeriod))
+				end = firstNonEmpty(end, periodEnd(d.Timing.Repeat.BoundsPeriod))
+			}
+		}
+	}
 	src := recommend.Source{Refs: []string{r.Ref()}, Date: firstNonEmpty(start, str(v.DateAsserted)), Status: status}
 	reason := ""
 	if len(v.StatusReason) > 0 {
 		reason = ccText(&v.StatusReason[0])
 	}
-	m.medication(recommend.MedStatement, r, &v.MedicationCodeableConcept, &v.MedicationReference, src, start, periodEnd(v.EffectivePeriod), reason)
+	m.medication(recommend.MedStatement, r, &v.MedicationCodeableConcept, &v.MedicationReference, src, start, end, reason)
 }
 
 func (m *mapper) medicationAdministration(r *Resource, v *r4.MedicationAdministration) {
