@@ -1,6 +1,6 @@
 package main
 
-// Temporary seams while the write-back and the commands land; replaced file by file.
+// The app store interface the server and the command line use.
 
 import (
 	"context"
@@ -17,13 +17,9 @@ type appStore interface {
 	Close() error
 }
 
-type memAppStore struct{ *fhir.MemStore }
-
-func (memAppStore) Ping(context.Context) error { return nil }
-func (memAppStore) Close() error               { return nil }
-
+// openAppStore opens the SQLite app store (":memory:" keeps drafts until exit).
 func openAppStore(ctx context.Context, path string) (appStore, error) {
-	return memAppStore{fhir.NewMemStore(time.Now)}, nil
+	return openSQLiteStore(ctx, path, time.Now)
 }
 
 func jsonDecoder(r io.Reader) *json.Decoder {
