@@ -162,7 +162,7 @@ func (a *app) postDraft(c *gin.Context) {
 		return
 	}
 	s.mu.Lock()
-	s.draftID = d.ID
+	s.draftID, s.draftWhere = d.ID, d.Where
 	s.mu.Unlock()
 	a.metrics.event("draft_written_" + d.Where)
 	c.JSON(http.StatusOK, gin.H{"draft": viewOf(d)})
@@ -266,13 +266,24 @@ func (a *app) respondWriteError(c *gin.Context, err error) {
 		loggerFrom(c).Warn("draft conflict", "action", ce.Action, "requestID", requestIDOf(c))
 		var cur *draftView
 		if ce.Current != nil {
-			cur = &draftView{ID: ce.Current.ID, Version: ce.Current.VersionID}
 			var h struct {
-				Status string `json:"status"`
+				Status     string `json:"status"`
+				Identifier []struct {
+					System string `json:"system"`
+					Value  string `json:"value"`
+				} `json:"identifier"`
 			}
-			if json.Unmarshal(ce.Current.Raw, &h) == nil {
-				cur.Status = h.Status
+			if err := json.Unmarshal(ce.Current.Raw, &h); err != nil {
+				h.Status = "" // shown as unknown; the changes still say what moved
 			}
+			d := &fhir.Draft{ID: ce.Current.ID, VersionID: ce.Current.VersionID, Status: h.Status,
+				Where: sessionOf(c).lastWhere(), CarePlan: ce.Current.Raw}
+			for _, id := range h.Identifier {
+				if id.System == fhir.DraftIdentifierSystem {
+					d.Identifier = id.System + "|" + id.Value
+				}
+			}
+			cur = viewOf(d)
 		}
 		c.AbortWithStatusJSON(http.StatusConflict, gin.H{
 			"error":     "conflict",
@@ -294,4 +305,11 @@ func (a *app) respondWriteError(c *gin.Context, err error) {
 		return
 	}
 	respondError(c, err)
+}
+
+// lastWhere is where the session's draft was written ("ehr" or "app-store").
+func (s *session) lastWhere() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draftWhere
 }

@@ -31,6 +31,7 @@ type session struct {
 	facts      *recommend.Facts
 	statements recommend.Statements
 	draftID    string
+	draftWhere string
 }
 
 func (s *session) touch(now time.Time) {
