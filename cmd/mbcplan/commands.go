@@ -40,7 +40,7 @@ func (s *source) flags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&s.clientID, "client-id", getenv("MBCPLAN_BACKEND_CLIENT_ID"), "backend-services client id (SMART client_credentials with private_key_jwt)")
 	fs.StringVar(&s.privateKeys, "private-key", getenv("MBCPLAN_PRIVATE_KEYS"), "PEM private key file(s) for backend services, comma-separated")
 	fs.StringVar(&s.tokenURL, "token-url", "", "token endpoint for backend services (default: discovered)")
-	fs.StringVar(&s.patientParam, "patient-param", "id", "how searches name the patient: id (patient=123) or reference (patient=Patient/123)")
+	fs.StringVar(&s.patientParam, "patient-param", "auto", "how searches name the patient: auto (patient=123, then patient=Patient/123 when that finds nothing), id or reference")
 	s.token = getenv("MBCPLAN_TOKEN")
 }
 
@@ -52,8 +52,8 @@ func (s *source) check(cmd string) error {
 		return usagef("%s: give --bundle FILE or --fhir-base URL --patient ID", cmd)
 	case s.fhirBase != "" && s.patient == "":
 		return usagef("%s: --fhir-base needs --patient ID", cmd)
-	case s.patientParam != "id" && s.patientParam != "reference":
-		return usagef("%s: --patient-param: want id or reference", cmd)
+	case s.patientParam != "auto" && s.patientParam != "id" && s.patientParam != "reference":
+		return usagef("%s: --patient-param: want auto, id or reference", cmd)
 	}
 	return nil
 }
@@ -87,8 +87,11 @@ func (s *source) read(ctx context.Context, cmd string) (*fhir.Record, *fhir.Clie
 		return nil, nil, err
 	}
 	var opts []fhir.Option
-	if s.patientParam == "reference" {
+	switch s.patientParam {
+	case "reference":
 		opts = append(opts, fhir.WithPatientParam(fhir.PatientReference))
+	case "id":
+		opts = append(opts, fhir.WithPatientParam(fhir.PatientBareID))
 	}
 	client, err := fhir.NewClient(s.fhirBase, hc, opts...)
 	if err != nil {
