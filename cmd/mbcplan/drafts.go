@@ -185,9 +185,12 @@ func (a *app) openDraftID(c *gin.Context, s *session) (string, bool) {
 	return id, true
 }
 
-func (a *app) postEdit(c *gin.Context) {
+// review runs one review step on the session's open draft: bind and check
+// the body, find the draft (only ever the one this launch wrote), run step,
+// answer its result or the write error.
+func review[T any](a *app, c *gin.Context, event string, step func(ctx context.Context, w *fhir.Writer, id string, dc fhir.DraftContext, req *T) (gin.H, error)) {
 	s := sessionOf(c)
-	var req editRequest
+	var req T
 	if err := bindJSON(c, &req); err != nil {
 		respondError(c, err)
 		return
@@ -196,13 +199,23 @@ func (a *app) postEdit(c *gin.Context) {
 	if !ok {
 		return
 	}
-	d, err := a.writer(s).Edit(c.Request.Context(), id, req.Version, fhir.Edit{Note: req.Note, RemoveActivities: req.RemoveActivities}, a.draftContext(s, "", ""))
+	out, err := step(c.Request.Context(), a.writer(s), id, a.draftContext(s, "", ""), &req)
 	if err != nil {
 		a.respondWriteError(c, err)
 		return
 	}
-	a.metrics.event("draft_edited")
-	c.JSON(http.StatusOK, gin.H{"draft": viewOf(d)})
+	a.metrics.event(event)
+	c.JSON(http.StatusOK, out)
+}
+
+func (a *app) postEdit(c *gin.Context) {
+	review(a, c, "draft_edited", func(ctx context.Context, w *fhir.Writer, id string, dc fhir.DraftContext, req *editRequest) (gin.H, error) {
+		d, err := w.Edit(ctx, id, req.Version, fhir.Edit{Note: req.Note, RemoveActivities: req.RemoveActivities}, dc)
+		if err != nil {
+			return nil, err
+		}
+		return gin.H{"draft": viewOf(d)}, nil
+	})
 }
 
 type acceptRequest struct {
@@ -210,27 +223,17 @@ type acceptRequest struct {
 }
 
 func (a *app) postAccept(c *gin.Context) {
-	s := sessionOf(c)
-	var req acceptRequest
-	if err := bindJSON(c, &req); err != nil {
-		respondError(c, err)
-		return
-	}
-	id, ok := a.openDraftID(c, s)
-	if !ok {
-		return
-	}
-	acc, err := a.writer(s).Accept(c.Request.Context(), id, req.Version, a.draftContext(s, "", ""))
-	if err != nil {
-		a.respondWriteError(c, err)
-		return
-	}
-	a.metrics.event("draft_accepted")
-	out := gin.H{"draft": viewOf(&acc.Proposal), "accepted": gin.H{"id": acc.Plan.ID, "where": acc.Plan.Where, "status": acc.Plan.Status}}
-	if acc.Note != nil {
-		out["accepted"].(gin.H)["documentReference"] = gin.H{"id": acc.Note.ID, "where": acc.Note.Where}
-	}
-	c.JSON(http.StatusOK, out)
+	review(a, c, "draft_accepted", func(ctx context.Context, w *fhir.Writer, id string, dc fhir.DraftContext, req *acceptRequest) (gin.H, error) {
+		acc, err := w.Accept(ctx, id, req.Version, dc)
+		if err != nil {
+			return nil, err
+		}
+		accepted := gin.H{"id": acc.Plan.ID, "where": acc.Plan.Where, "status": acc.Plan.Status}
+		if acc.Note != nil {
+			accepted["documentReference"] = gin.H{"id": acc.Note.ID, "where": acc.Note.Where}
+		}
+		return gin.H{"draft": viewOf(&acc.Proposal), "accepted": accepted}, nil
+	})
 }
 
 type rejectRequest struct {
@@ -239,23 +242,13 @@ type rejectRequest struct {
 }
 
 func (a *app) postReject(c *gin.Context) {
-	s := sessionOf(c)
-	var req rejectRequest
-	if err := bindJSON(c, &req); err != nil {
-		respondError(c, err)
-		return
-	}
-	id, ok := a.openDraftID(c, s)
-	if !ok {
-		return
-	}
-	d, err := a.writer(s).Reject(c.Request.Context(), id, req.Version, req.Reason, a.draftContext(s, "", ""))
-	if err != nil {
-		a.respondWriteError(c, err)
-		return
-	}
-	a.metrics.event("draft_rejected")
-	c.JSON(http.StatusOK, gin.H{"draft": viewOf(d)})
+	review(a, c, "draft_rejected", func(ctx context.Context, w *fhir.Writer, id string, dc fhir.DraftContext, req *rejectRequest) (gin.H, error) {
+		d, err := w.Reject(ctx, id, req.Version, req.Reason, dc)
+		if err != nil {
+			return nil, err
+		}
+		return gin.H{"draft": viewOf(d)}, nil
+	})
 }
 
 // respondWriteError answers a conflict with the current version, what
