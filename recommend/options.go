@@ -474,7 +474,9 @@ func (s *state) her2LowFact() FactUse {
 }
 
 func thenH13(s *state) {
-	s.add(Option{ID: "H13-tdxd", Title: "Trastuzumab deruxtecan (HER2-low, after chemotherapy)", Category: "adc", Preferred: true,
+	// S07: with interstitial lung disease T-DXd is usually avoided, so it
+	// is not the preferred option (it stays, with the S07 flag).
+	s.add(Option{ID: "H13-tdxd", Title: "Trastuzumab deruxtecan (HER2-low, after chemotherapy)", Category: "adc", Preferred: !s.has(ILD),
 		Drugs: drugs("fam-trastuzumab deruxtecan"), Rules: []string{"H13"},
 		Rationale: "HER2-low, endocrine-refractory, after ≥1 chemotherapy for metastatic disease (DESTINY-Breast04: PFS 10.1 vs 5.4 mo). Check ILD history first (S07)."}, 11, s.her2LowFact())
 }
@@ -562,7 +564,8 @@ func thenP03(s *state) {
 		s.add(s.withOFS(Option{ID: "P03-et-her2", Title: "Endocrine therapy + trastuzumab + pertuzumab (selected patients)", Category: "her2",
 			Drugs: append(drugs("trastuzumab", "pertuzumab"), oneOf("nsai", "letrozole", "anastrozole")...), Rules: []string{"P03", "P01"},
 			Rationale: "HR+/HER2+: for highly selected patients (low burden, indolent, unfit for chemotherapy). After induction chemotherapy, endocrine therapy may be added to HER2-directed maintenance."}), 30)
-	default:
+	case !s.exposed(classCDK46):
+		// monarcHER: CDK4/6 inhibitor-naïve patients.
 		s.add(s.withOFS(Option{ID: "P03-abema-trast-fulv", Title: "Abemaciclib + trastuzumab + fulvestrant", Category: "her2",
 			Drugs: drugs("abemaciclib", "trastuzumab", "fulvestrant"), Rules: []string{"P03", "P01"},
 			Rationale: "HR+/HER2+ in later lines (ASCO HER2+ 2022 Rec 3.2.0)."}), 30)
@@ -623,6 +626,15 @@ func thenP06(s *state) {
 			s.out.options[i].Evidence = s.evidence(s.out.options[i].Rules...)
 		}
 	}
+	// Progressing after HER2-directed therapy for metastatic disease, before
+	// the third line: tucatinib + trastuzumab + capecitabine may be offered
+	// whatever the line (ASCO HER2+ brain metastases 2022).
+	if s.her2Pos() && !s.her2Deferred() && s.metExposed(classHER2) && s.reg.progression &&
+		!s.optionExists("P05-tucatinib-trast-cape") && !s.reg.exposure["tucatinib"] {
+		s.add(Option{ID: "P06-tucatinib-trast-cape", Title: "Tucatinib + trastuzumab + capecitabine (brain metastases)", Category: "her2", Preferred: true,
+			Drugs: drugs("tucatinib", "trastuzumab", "capecitabine"), Rules: []string{"P06", "P05", "P01"},
+			Rationale: "HER2-positive brain metastases progressing on HER2-directed therapy: tucatinib + trastuzumab + capecitabine may be offered (HER2CLIMB); local therapy first as indicated."}, 12)
+	}
 }
 
 func thenP07(s *state) {
@@ -671,7 +683,7 @@ func thenT04(s *state) {
 }
 
 func thenT05(s *state) {
-	s.add(Option{ID: "T05-tdxd", Title: "Trastuzumab deruxtecan (HER2-low TNBC)", Category: "adc", Preferred: true,
+	s.add(Option{ID: "T05-tdxd", Title: "Trastuzumab deruxtecan (HER2-low TNBC)", Category: "adc", Preferred: !s.has(ILD),
 		Drugs: drugs("fam-trastuzumab deruxtecan"), Rules: []string{"T05"},
 		Rationale: "HER2-low TNBC after ≥1 chemotherapy for metastatic disease (DESTINY-Breast04 TNBC cohort: OS 18.2 vs 8.3 mo). Check ILD history (S07)."}, 12, s.her2LowFact())
 }

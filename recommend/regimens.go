@@ -87,12 +87,23 @@ func medIsCurrent(m Medication, now time.Time) bool {
 	return false
 }
 
+// openEnded: an active order or statement with no end date — the drug was
+// still being given when last recorded.
+func openEnded(m Medication) bool {
+	switch strings.ToLower(m.Status) {
+	case "active", "in-progress", "on-hold":
+		return strings.TrimSpace(m.End) == ""
+	}
+	return false
+}
+
 // regimenWork is a regimen while it is built.
 type regimenWork struct {
 	drugs    map[string]bool
 	start    time.Time
 	last     time.Time
 	meds     []Medication
+	open     bool // a drug of it has an open-ended active record
 	current  bool
 	progress bool
 	stopped  bool
@@ -193,6 +204,10 @@ func deriveRegimens(f Facts, dis diseaseOut, now time.Time) regimensOut {
 				if last.After(out.lastTrastuzumab) {
 					out.lastTrastuzumab = last
 				}
+				// Still running: the last dose is as late as today.
+				if medIsCurrent(m, now) && now.After(out.lastTrastuzumab) {
+					out.lastTrastuzumab = now
+				}
 			}
 			if ok {
 				uses = append(uses, use{d, start, last, m})
@@ -221,6 +236,9 @@ func deriveRegimens(f Facts, dis diseaseOut, now time.Time) regimensOut {
 			cur.last = u.last
 		}
 		cur.meds = append(cur.meds, u.m)
+		if openEnded(u.m) {
+			cur.open = true
+		}
 		if medIsCurrent(u.m, now) {
 			cur.current = true
 		}
@@ -256,8 +274,15 @@ func deriveRegimens(f Facts, dis diseaseOut, now time.Time) regimensOut {
 			r.current = false
 			out.adjuvantAny = true
 			if dis.hasDate {
-				r.progress = r.progress || !r.start.After(dis.firstDate) && !r.last.Before(dis.firstDate)
-				months := func(n int) bool { return !r.last.AddDate(0, n, 0).Before(dis.firstDate) }
+				// An adjuvant drug still recorded as active with no end
+				// date was being taken when the metastases appeared:
+				// relapse during adjuvant therapy (C07).
+				last := r.last
+				if r.open && last.Before(dis.firstDate) {
+					last = dis.firstDate
+				}
+				r.progress = r.progress || !r.start.After(dis.firstDate) && !last.Before(dis.firstDate)
+				months := func(n int) bool { return !last.AddDate(0, n, 0).Before(dis.firstDate) }
 				if r.has(classAI) && months(12) {
 					out.aiRelapse12 = true
 				}

@@ -84,21 +84,21 @@ func ruleTable() []Rule {
 			when: whenH06, then: thenH06},
 		{ID: "H07", Title: "Genomic testing at progression", Proposes: "Tumour PIK3CA, AKT1, PTEN and ESR1 testing (ctDNA for ESR1); germline BRCA1/2 testing",
 			Source: "ASCO 2021; ASCO 2023 and 2024 rapid updates", Year: 2024, Strength: "PIK3CA testing: Strong; ESR1: High, Strong", Checked: true,
-			when: func(s *state) bool { return s.hrPosHER2Neg() && s.line >= 2 }, then: thenH07},
+			when: func(s *state) bool { return s.hrPosHER2Neg() && (s.line >= 2 || s.reg.etRelapse12) }, then: thenH07},
 		{ID: "H08", Title: "PIK3CA, AKT1 or PTEN alteration after endocrine therapy", Proposes: "Capivasertib + fulvestrant",
 			Source: "ASCO 2024 rapid update; CAPItello-291; Truqap label", Year: 2024, Strength: "Rec 1.1: High, Strong", Checked: true,
 			when: func(s *state) bool {
-				return s.hrPosHER2Neg() && !s.visceralCrisis() && s.afterEndocrineLine() && s.variant("PIK3CA", "AKT1", "PTEN") != nil
+				return s.hrPosHER2Neg() && !s.visceralCrisis() && s.endocrinePossible() && s.afterEndocrineLine() && s.variant("PIK3CA", "AKT1", "PTEN") != nil
 			}, then: thenH08},
 		{ID: "H09", Title: "PIK3CA-mutated after endocrine therapy", Proposes: "Alpelisib + fulvestrant as an alternative to capivasertib (choose by toxicity); inavolisib + palbociclib + fulvestrant (newer)",
 			Source: "ASCO 2021; ASCO 2024 Rec 1.2", Year: 2024, Strength: "ASCO 2021: EB, B, H, Moderate; 2024 Rec 1.2: Low, Weak", Checked: true,
 			when: func(s *state) bool {
-				return s.hrPosHER2Neg() && !s.visceralCrisis() && s.afterEndocrineLine() && s.variant("PIK3CA") != nil
+				return s.hrPosHER2Neg() && !s.visceralCrisis() && s.endocrinePossible() && s.afterEndocrineLine() && s.variant("PIK3CA") != nil
 			}, then: thenH09},
 		{ID: "H10", Title: "ESR1 mutation after endocrine therapy", Proposes: "Elacestrant monotherapy",
 			Source: "ASCO 2023; ASCO 2024; EMERALD; Orserdu label", Year: 2023, Strength: "part of Rec 1.1: High, Strong", Checked: true,
 			when: func(s *state) bool {
-				return s.hrPosHER2Neg() && !s.visceralCrisis() && s.afterEndocrineLine() && s.variant("ESR1") != nil
+				return s.hrPosHER2Neg() && !s.visceralCrisis() && s.endocrinePossible() && s.afterEndocrineLine() && s.variant("ESR1") != nil
 			}, then: thenH10},
 		{ID: "H11", Title: "Second line and later, no actionable alteration", Proposes: "Everolimus + exemestane; fulvestrant ± CDK4/6 inhibitor if CDK4/6i-naïve; other single-agent ET; abemaciclib + fulvestrant after CDK4/6i (evolving)",
 			Source: "ASCO 2024; ASCO 2021", Year: 2024, Strength: "Rec 1.1: High, Strong", Checked: true,
@@ -136,21 +136,26 @@ func ruleTable() []Rule {
 		{ID: "P02", Title: "HER2+, first line", Proposes: "Trastuzumab + pertuzumab + a taxane; chemotherapy about 4–6 months, then trastuzumab + pertuzumab until progression",
 			Source: "ASCO HER2+ 2022 Rec 1.1, 4.0, 5.1; CLEOPATRA", Year: 2022, Strength: "Rec 1.1: EB, B, H, Strong", Checked: true,
 			when: func(s *state) bool {
-				return s.her2Pos() && !s.her2Deferred() && s.line == 1 && !s.metExposed(classHER2) && !s.reg.her2Relapse12
+				// The first HER2-directed line, whatever the line number (HER2
+				// may turn positive on a later biopsy, C02).
+				return s.her2Pos() && !s.her2Deferred() && !s.metExposed(classHER2) && !s.reg.her2Relapse12
 			}, then: thenP02},
 		{ID: "P03", Title: "HER2+ and HR+", Proposes: "Endocrine therapy added to HER2-directed maintenance; ET + HER2-directed therapy or ET alone in selected patients; abemaciclib + trastuzumab + fulvestrant later",
 			Source: "ASCO HER2+ 2022 Rec 1.0 exception, 3.2.0, 3.2.1", Year: 2022, Strength: "EB, B, M, Weak", Checked: true,
-			when: func(s *state) bool { return s.her2Pos() && s.hr == "positive" && s.endocrinePossible() }, then: thenP03},
+			when: func(s *state) bool {
+				return s.her2Pos() && s.hr == "positive" && s.endocrinePossible() && !s.visceralCrisis()
+			}, then: thenP03},
 		{ID: "P04", Title: "HER2+, second line", Proposes: "Trastuzumab deruxtecan (if not received before)",
 			Source: "ASCO HER2+ 2022 Rec 2.0/2.1, 5.0; DESTINY-Breast03", Year: 2022, Strength: "2.1: EB, B, M, Strong", Checked: true,
 			when: func(s *state) bool {
 				return s.her2Pos() && !s.her2Deferred() && !s.reg.exposure["fam-trastuzumab deruxtecan"] &&
-					((s.line == 2 && s.exposed(classHER2)) || (s.line == 1 && s.reg.her2Relapse12))
+					((s.line == 2 && s.metExposed(classHER2)) || (!s.metExposed(classHER2) && s.reg.her2Relapse12))
 			}, then: thenP04},
 		{ID: "P05", Title: "HER2+, third line and later", Proposes: "Tucatinib + trastuzumab + capecitabine; T-DM1; T-DXd if not given; lapatinib or neratinib + capecitabine; trastuzumab + other chemotherapy; pertuzumab if never received",
 			Source: "ASCO HER2+ 2022 Rec 3.0, 3.1, 3.1.9; HER2CLIMB", Year: 2022, Strength: "3.0: EB, I, Moderate", Checked: true,
 			when: func(s *state) bool {
-				return s.her2Pos() && !s.her2Deferred() && (s.line >= 3 || (s.line == 2 && (s.reg.exposure["fam-trastuzumab deruxtecan"] || s.has(ILD))))
+				return s.her2Pos() && !s.her2Deferred() && (s.metExposed(classHER2) || s.reg.her2Relapse12) &&
+					(s.line >= 3 || (s.line == 2 && (s.reg.exposure["fam-trastuzumab deruxtecan"] || s.has(ILD))))
 			}, then: thenP05},
 		{ID: "P06", Title: "HER2+ with brain metastases", Proposes: "Local therapy referral; continue HER2 therapy if stable; tucatinib + trastuzumab + capecitabine if progressing; no routine surveillance MRI",
 			Source: "ASCO HER2+ brain metastases 2022 (Ramakrishna)", Year: 2022, Strength: "FC, I, Moderate; no routine MRI: Weak", Checked: true,
