@@ -7,11 +7,14 @@ import (
 	"testing"
 )
 
+// allScenarios are every named scenario row of the package's tables.
+func allScenarios() []scenario { return append(scenarios(), reviewScenarios()...) }
+
 // TestEveryRuleFires fails when a rule of the table never fires in the
-// scenario table.
+// scenario tables.
 func TestEveryRuleFires(t *testing.T) {
 	fired := map[string]bool{}
-	for _, sc := range scenarios() {
+	for _, sc := range allScenarios() {
 		for _, id := range Recommend(sc.facts, testNow, sc.settings).RulesFired {
 			fired[id] = true
 		}
@@ -19,6 +22,39 @@ func TestEveryRuleFires(t *testing.T) {
 	for _, r := range Rules() {
 		if !fired[r.ID] {
 			t.Errorf("rule %s (%s) never fires in the scenarios; got fired %d rules", r.ID, r.Title, len(fired))
+		}
+	}
+}
+
+// everyPatient are the rules whose condition is true for every patient
+// (lifestyle advice): no row can suppress them.
+var everyPatient = map[string]bool{"L01": true, "L02": true, "L03": true}
+
+// TestEveryRuleSuppressed fails when no scenario row asserts that a rule
+// stays silent: each rule needs a row where its key precondition is false,
+// named in the row's silent list (checked by TestScenarios and
+// TestClinicalReview), and the plan of that row must indeed not fire it.
+func TestEveryRuleSuppressed(t *testing.T) {
+	suppressed := map[string][]string{}
+	for _, sc := range allScenarios() {
+		fired := Recommend(sc.facts, testNow, sc.settings).RulesFired
+		for _, id := range sc.silent {
+			if contains(fired, id) {
+				t.Errorf("%s: rule %s listed silent but fired", sc.name, id)
+				continue
+			}
+			suppressed[id] = append(suppressed[id], sc.name)
+		}
+	}
+	for _, r := range Rules() {
+		if everyPatient[r.ID] {
+			if len(suppressed[r.ID]) > 0 {
+				t.Errorf("rule %s is listed as applying to every patient but %v suppress it", r.ID, suppressed[r.ID])
+			}
+			continue
+		}
+		if len(suppressed[r.ID]) == 0 {
+			t.Errorf("rule %s (%s) is never asserted silent by a scenario; want a row where its precondition is false", r.ID, r.Title)
 		}
 	}
 }

@@ -351,7 +351,7 @@ func reviewScenarios() []scenario {
 				f.ECOG = []ScoreResult{{Value: ip(3), Final: true, Source: src("Observation/ecog3", ago(3))}}
 			}),
 			fires:   []string{"H06", "S11"},
-			silent:  []string{"H02", "H03"},
+			silent:  []string{"H02", "H03", "S06", "S09", "P07", "S07", "S08"},
 			options: []string{"H06-ai-alone", "H06-fulvestrant"},
 			first:   "H06-ai-alone",
 			flags:   []string{"S11@H06-ai-alone"},
@@ -717,7 +717,7 @@ func reviewScenarios() []scenario {
 			name:      "P02: HER2+ HR- first line: trastuzumab + pertuzumab + a taxane, chemotherapy 4–6 months then HP",
 			facts:     patient(her2Positive, hrNegative, metsSince(ago(14), "lung", "bone")),
 			fires:     []string{"P01", "P02", "P07", "S01"},
-			silent:    []string{"P03", "P04", "P05", "H01", "T02"},
+			silent:    []string{"P03", "P04", "P05", "H01", "T02", "C04", "S03", "S12", "ALLERGY", "RENAL", "L04", "S09", "C02"},
 			options:   []string{"P02-thp"},
 			first:     "P02-thp",
 			notNeeded: []string{"pregnancy-test"},
@@ -874,7 +874,7 @@ func reviewScenarios() []scenario {
 			name:      "T01: TNBC first line, PD-L1 CPS 12: pembrolizumab + chemotherapy first",
 			facts:     patient(tnbc, withCPS(12, "")),
 			fires:     []string{"T01"},
-			silent:    []string{"T02", "T06"},
+			silent:    []string{"T02", "T06", "S05", "T05", "H01"},
 			options:   []string{"T01-pembro-chemo", "T01-pembro-gemcarbo"},
 			first:     "T01-pembro-chemo",
 			notNeeded: []string{"pdl1"},
@@ -1125,6 +1125,16 @@ func reviewScenarios() []scenario {
 					t.Errorf("line got %d; want 0", p.Line)
 				}
 			},
+		},
+		{
+			name: "C05/C03: no distant metastasis and no receptor results yet: nothing classified, nothing proposed",
+			facts: patient(func(f *Facts) {
+				f.Metastases, f.ER, f.PR, f.HER2 = nil, nil, nil, nil
+			}),
+			fires:     []string{"C05"},
+			silent:    []string{"C01", "C02", "C03", "C04", "C06", "L05"},
+			noOptions: true,
+			notNeeded: []string{"hr-status", "metastasis"},
 		},
 		{
 			name:    "C03: HER2 unknown with bone metastases: no first-line anticancer option, HER2 test asked, bone agent offered",
