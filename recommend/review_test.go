@@ -330,6 +330,22 @@ func reviewScenarios() []scenario {
 			},
 		},
 		{
+			name: "H04/H16: OFS declined and progression on first-line tamoxifen: tamoxifen not proposed again; chemotherapy",
+			facts: patient(born(44), premenopausal, line1Progressed("tamoxifen"), func(f *Facts) {
+				f.Statements.OFSDeclined = bp(true)
+				f.HER2[0].IHC, f.HER2[0].Staining = IHC0, "absent"
+			}),
+			fires:   []string{"H16"},
+			silent:  []string{"H04", "H01", "H11", "H10"},
+			options: []string{"H16-chemo"},
+			absent:  []string{"H04-tamoxifen"},
+			first:   "H16-chemo",
+			check: func(t *testing.T, p Plan) {
+				wantNoClass(t, p, classEndocrine)
+				wantNoDrugs(t, p, "doxorubicin", "goserelin")
+			},
+		},
+		{
 			name: "H05: tamoxifen still running at progression: ribociclib left out of every CDK4/6i option",
 			facts: patient(func(f *Facts) {
 				metsSince(monthsAgo(14), "bone")(f)

@@ -279,9 +279,11 @@ func (s *state) aiResistant() bool {
 }
 
 // endocrineRefractory: progression on two endocrine lines for metastatic
-// disease, or chemotherapy already given for it.
+// disease, or chemotherapy already given for it; or, for a woman who
+// declined ovarian function suppression, progression on the one endocrine
+// option left to her (tamoxifen alone, H04).
 func (s *state) endocrineRefractory() bool {
-	return s.reg.metEndoProg >= 2 || s.reg.metChemoLines >= 1
+	return s.reg.metEndoProg >= 2 || s.reg.metChemoLines >= 1 || (s.ofsDeclinedBlocks() && s.reg.metEndoProg >= 1)
 }
 
 // afterEndocrineLine: progression after ≥1 endocrine line for metastatic
