@@ -10,7 +10,11 @@ type menopauseOut struct {
 	postmenopausal bool
 	male           bool
 	gnrhActive     bool
-	note           string
+	// pastChildbearingAge: a female aged ≥ 60 with no recorded pre- or
+	// perimenopausal status. A running GnRH agonist hides her menopausal
+	// status (OFS stays) but not her age: no pregnancy test (S10).
+	pastChildbearingAge bool
+	note                string
 }
 
 // gnrhNames are the GnRH agonists (section 8), matched by drug or by name.
@@ -37,6 +41,8 @@ func deriveMenopause(f Facts, age *int, now time.Time) menopauseOut {
 			rec = &f.Menopause[i]
 		}
 	}
+	recordedPre := rec != nil && (rec.Status == Premenopausal || rec.Status == Perimenopausal)
+	out.pastChildbearingAge = f.Patient.Sex == SexFemale && age != nil && *age >= 60 && !recordedPre
 	switch {
 	case f.Patient.Sex == SexMale:
 		out.male = true

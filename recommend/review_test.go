@@ -698,6 +698,15 @@ func reviewScenarios() []scenario {
 			},
 		},
 		{
+			name:      "C06/S10: woman of 66 with goserelin running and no record: OFS continues with the AI, but no pregnancy test at her age",
+			facts:     patient(born(66), withMeds(med("MedicationRequest/gos", MedRequest, "active", monthsAgo(2), "", "goserelin"))),
+			fires:     []string{"C06"},
+			silent:    []string{"S10"},
+			needed:    []string{"menopause"},
+			notNeeded: []string{"pregnancy-test"},
+			drugsIn:   []string{"H02-nsai-cdk46:goserelin"},
+		},
+		{
 			name: "C06: recorded premenopausal at 63 overrides age: OFS with the AI, pregnancy test asked",
 			facts: patient(born(63), func(f *Facts) {
 				f.Menopause = []MenopauseResult{{Status: Perimenopausal, Final: true, Source: src("Observation/meno-peri", ago(60))}}

@@ -496,7 +496,7 @@ func (s *state) anthracyclineBlockers() []string {
 }
 
 // couldBecomePregnant: a female (or sex unknown) patient not established
-// as postmenopausal.
+// as postmenopausal (by record, oophorectomy or age ≥ 60).
 func (s *state) couldBecomePregnant() bool {
-	return s.f.Patient.Sex != SexMale && !s.meno.postmenopausal
+	return s.f.Patient.Sex != SexMale && !s.meno.postmenopausal && !s.meno.pastChildbearingAge
 }
