@@ -432,7 +432,14 @@ func thenH11(s *state) {
 		Drugs: drugs("everolimus", "exemestane"), Rules: []string{"H11"},
 		Rationale: "Later-line endocrine-based therapy irrespective of genomic status."}), 30)
 	naive := !s.exposed(classCDK46)
-	if naive && !s.optionExists("H03-fulv-cdk46") && !s.cdkUnsuitable() {
+	if naive && s.reg.metExposure["fulvestrant"] && !s.metExposed(classAI) && !s.cdkUnsuitable() {
+		// Progression on fulvestrant: the CDK4/6 inhibitor goes with a
+		// non-steroidal AI, not with the SERD that failed.
+		s.add(s.withOFS(Option{ID: "H11-nsai-cdk46", Title: "Letrozole or anastrozole + a CDK4/6 inhibitor", Category: "endocrine+cdk46", Preferred: true,
+			Drugs: append(oneOf("nsai", "letrozole", "anastrozole"), s.cdkChoice(false)...), Rules: []string{"H11"},
+			Rationale: "CDK4/6 inhibitor-naïve after progression on fulvestrant: a non-steroidal AI with a CDK4/6 inhibitor."}), 20)
+	}
+	if naive && !s.reg.metExposure["fulvestrant"] && !s.optionExists("H03-fulv-cdk46") && !s.cdkUnsuitable() {
 		s.add(s.withOFS(Option{ID: "H11-fulv-cdk46", Title: "Fulvestrant + a CDK4/6 inhibitor", Category: "endocrine+cdk46", Preferred: true,
 			Drugs: append(drugs("fulvestrant"), s.cdkChoice(false)...), Rules: []string{"H11"},
 			Rationale: "CDK4/6 inhibitor-naïve in the second line or later."}), 20)

@@ -289,6 +289,15 @@ func reviewScenarios() []scenario {
 			},
 		},
 
+		{
+			name:    "H11: progression on first-line fulvestrant alone (CDK4/6i-naïve): NSAI + CDK4/6i, not fulvestrant again",
+			facts:   patient(line1Progressed("fulvestrant")),
+			fires:   []string{"H11"},
+			options: []string{"H11-nsai-cdk46", "H11-everolimus-exemestane"},
+			absent:  []string{"H11-fulv-cdk46", "H11-fulvestrant"},
+			first:   "H11-nsai-cdk46",
+			check:   func(t *testing.T, p Plan) { wantNoDrugs(t, p, "fulvestrant") },
+		},
 		// H04 / H05: premenopausal women.
 		{
 			name:    "H04: premenopausal woman of 38, first line: OFS + NSAI + CDK4/6i, pregnancy test before start",
