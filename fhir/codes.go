@@ -133,6 +133,20 @@ var loincObs = map[string]obsKind{
 	"21907-1": obsMCategory, "21901-4": obsMCategory,
 }
 
+// shortMarkerNames are the bare names a local code may carry for a marker
+// ("ER", "PR", "PgR"), matched only as the whole text or display of a code:
+// Epic and Oracle panels name their components this way.
+var shortMarkerNames = map[string]obsKind{
+	"er": obsER, "er status": obsER, "estrogen receptor": obsER, "oestrogen receptor": obsER,
+	"pr": obsPR, "pgr": obsPR, "pr status": obsPR, "pgr status": obsPR, "progesterone receptor": obsPR,
+	"er %": obsERPercent, "er percent": obsERPercent, "pr %": obsPRPercent, "pgr %": obsPRPercent, "pr percent": obsPRPercent,
+}
+
+// notOrderIntents are MedicationRequest intents that order nothing: a
+// proposal (a decision-support or tumour-board suggestion) says no drug
+// was given or prescribed.
+var notOrderIntents = map[string]bool{"proposal": true}
+
 // snomedObs maps SNOMED observable codes used as Observation codes.
 var snomedObs = map[string]obsKind{
 	"1234804006":       obsERPercent,

@@ -94,7 +94,26 @@ func classify(cc *r4.CodeableConcept) (obsKind, string) {
 			}
 		}
 	}
+	if k := shortMarkerName(cc); k != obsOther {
+		return k, ""
+	}
 	return classifyText(ccAllText(cc)), ""
+}
+
+// shortMarkerName matches the code's text and displays, each as a whole,
+// against shortMarkerNames.
+func shortMarkerName(cc *r4.CodeableConcept) obsKind {
+	names := []string{str(cc.Text)}
+	for _, c := range cc.Coding {
+		names = append(names, str(c.Display))
+	}
+	for _, n := range names {
+		n = strings.ToLower(strings.Join(strings.Fields(strings.TrimRight(n, ":. ")), " "))
+		if k, ok := shortMarkerNames[n]; ok {
+			return k
+		}
+	}
+	return obsOther
 }
 
 var (
@@ -201,9 +220,13 @@ func (m *mapper) observation(r *Resource, o *r4.Observation) {
 	case obsDiseaseStatus:
 		m.diseaseStatus(v, src, final)
 	case obsStageGroup, obsMCategory, obsMetHistory:
-		m.stageOrM(kind, o, v, src)
+		m.stageOrM(kind, o, v, src, final)
 	case obsComorbidities:
 		m.comorbidityObs(o, src)
+	case obsOther:
+		if len(o.Component) > 0 {
+			m.panel(o, src, final)
+		}
 	}
 	// A BRCA finding as the value of any Observation.
 	if v.cc != nil && kind != obsVariant {
@@ -217,6 +240,33 @@ func (m *mapper) observation(r *Resource, o *r4.Observation) {
 	}
 	if !final && m.count() > before {
 		m.notFinal = append(m.notFinal, r.Ref())
+	}
+}
+
+// panel maps an Observation whose own code names no marker (a local
+// "breast cancer biomarker panel") but whose components do: each ER or PR
+// component is a result of its own, and the HER2 components together one
+// HER2 result, with the panel's date, specimen and status.
+func (m *mapper) panel(o *r4.Observation, src recommend.Source, final bool) {
+	her2 := false
+	for i := range o.Component {
+		c := &o.Component[i]
+		k, _ := classify(&c.Code)
+		switch k {
+		case obsER, obsERPercent, obsPR, obsPRPercent:
+			one := *o
+			one.Code, one.Component, one.Interpretation = c.Code, nil, c.Interpretation
+			dst := &m.f.ER
+			if k == obsPR || k == obsPRPercent {
+				dst = &m.f.PR
+			}
+			m.receptor(dst, k == obsERPercent || k == obsPRPercent, &one, compValue(c), src, final)
+		case obsHER2, obsHER2IHC, obsHER2ISH, obsHER2Ratio, obsHER2Copies:
+			her2 = true
+		}
+	}
+	if her2 && !serumText(o) {
+		m.her2(obsHER2Panel, o, value{}, src, final)
 	}
 }
 
@@ -1270,8 +1320,15 @@ var (
 	reM0          = regexp.MustCompile(`(^|[^A-Za-z0-9])[cpy]{0,2}M0(\([^)]*\))?($|[^0-9A-Za-z])`)
 )
 
-func (m *mapper) stageOrM(kind obsKind, o *r4.Observation, v value, src recommend.Source) {
+// stageOrM reads a stage group, an M category or a history of metastatic
+// cancer. A staging Observation that is not final (preliminary, registered,
+// no status) is kept as a provisional finding: shown, and listed as not
+// final, but never used to establish metastatic disease (section 8).
+func (m *mapper) stageOrM(kind obsKind, o *r4.Observation, v value, src recommend.Source, final bool) {
 	fin := recommend.Finding{Coding: firstCoding(v.cc, sysSNOMED), Source: src}
+	if !final {
+		fin.VerificationStatus = "provisional"
+	}
 	if v.cc == nil {
 		fin.Coding = firstCoding(&o.Code, sysSNOMED)
 	}

@@ -97,8 +97,11 @@ func (m *mapper) condition(r *Resource, c *r4.Condition) {
 	// Menopausal status recorded as a problem or health concern.
 	m.conditionMenopause(snomed, icd, text, cancer || m.metastasisCoded(snomed, icd), fin)
 
-	// Metastases.
+	// Metastases, and a stage group IV in the cancer's stage summary.
 	m.conditionMetastasis(snomed, icd, text, c, fin)
+	if cancer {
+		m.conditionStage(c, fin)
+	}
 
 	// Comorbidities.
 	m.comorbidity(c.Code, clin, verif, src)
@@ -275,6 +278,33 @@ func (m *mapper) conditionMetastasis(snomed, icd []string, text string, c *r4.Co
 			} else {
 				add(recommend.MetastasisDistant, site)
 			}
+		}
+	}
+}
+
+// conditionStage reads a stage group IV from a breast cancer Condition's
+// stage summary (Epic and mCODE STU1 state the stage there): AJCC or UICC
+// SNOMED codes, AJCC codes, or "Stage IV" as text.
+func (m *mapper) conditionStage(c *r4.Condition, fin recommend.Finding) {
+	for _, st := range c.Stage {
+		if st.Summary == nil {
+			continue
+		}
+		iv := reStageIV.MatchString(str(st.Summary.Text))
+		for _, cd := range st.Summary.Coding {
+			if code, ok := codeIn(cd, sysSNOMED); ok && stageIVCodes[code] {
+				iv = true
+			}
+			if code, ok := codeIn(cd, sysAJCC); ok && reAJCCStageIV.MatchString(code) {
+				iv = true
+			}
+			iv = iv || reStageIV.MatchString(str(cd.Display))
+		}
+		if iv {
+			sf := fin
+			sf.Coding = firstCoding(st.Summary, sysSNOMED, sysAJCC)
+			m.f.Metastases = append(m.f.Metastases, recommend.Metastasis{Kind: recommend.MetastasisDistant, Basis: "stage-group", Finding: sf})
+			return
 		}
 	}
 }
@@ -485,6 +515,9 @@ func (m *mapper) medication(kind recommend.MedicationKind, r *Resource, cc *r4.C
 }
 
 func (m *mapper) medicationRequest(r *Resource, v *r4.MedicationRequest) {
+	if notOrderIntents[v.Intent] {
+		return
+	}
 	status := statusOfResource(r)
 	src := recommend.Source{Refs: []string{r.Ref()}, Date: str(v.AuthoredOn), Status: status}
 	start, end := "", ""
