@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-playground/validator/v10"
@@ -136,21 +140,58 @@ func (a *app) postStatements(c *gin.Context) {
 	a.getPlan(c)
 }
 
-var validate = validator.New(validator.WithRequiredStructEnabled())
+var validate = newRequestValidator()
 
-// bindJSON decodes a JSON body strictly and validates it.
+// newRequestValidator names fields by their JSON names, as the UI knows them.
+func newRequestValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			return f.Name
+		}
+		return name
+	})
+	return v
+}
+
+// bindJSON decodes a JSON body strictly (one object, no unknown fields, no
+// trailing data) and validates it. Its messages name a field, never a value
+// from the request.
 func bindJSON(c *gin.Context, v any) error {
 	dec := jsonDecoder(c.Request.Body)
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		// Only white space may follow the object.
+		var extra json.RawMessage
+		if derr := dec.Decode(&extra); !errors.Is(derr, io.EOF) {
+			err = errTrailingJSON
+		}
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return newAppError(http.StatusRequestEntityTooLarge, "bad-request", "The request is too large.", nil)
+		}
 		return newAppError(http.StatusBadRequest, "bad-request", "The request was not understood ("+jsonErrorSummary(err)+").", nil)
 	}
 	if err := validate.Struct(v); err != nil {
 		var ves validator.ValidationErrors
 		msg := "The request has an invalid value."
 		if errors.As(err, &ves) && len(ves) > 0 {
-			msg = "The request has an invalid value for " + ves[0].Field() + "."
+			msg = "The request has an invalid value for " + fieldOf(ves[0]) + "."
 		}
 		return newAppError(http.StatusBadRequest, "bad-request", msg, nil)
 	}
 	return nil
+}
+
+var errTrailingJSON = errors.New("data after the JSON object")
+
+// fieldOf names the field of a validation error without the map key or
+// index that validator appends ("choices[KEY]" → "choices"): a map key is
+// request input.
+func fieldOf(fe validator.FieldError) string {
+	name, _, _ := strings.Cut(fe.Field(), "[")
+	return name
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -126,7 +127,25 @@ func newApp(ctx context.Context, cfg Config, base string, log *slog.Logger) (*ap
 		return nil, fmt.Errorf("serve: store: %v", err)
 	}
 	a.store = st
+	warnIfShared(log, "--store / MBCPLAN_STORE", cfg.StorePath)
+	for _, k := range cfg.PrivateKeyFiles {
+		warnIfShared(log, "--private-key / MBCPLAN_PRIVATE_KEYS", k)
+	}
 	return a, nil
+}
+
+// warnIfShared warns when a file holding keys or patient data may be read by
+// other users of the machine. The file's name is not logged.
+func warnIfShared(log *slog.Logger, setting, path string) {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	log.Warn("a file is readable by other users; restrict it to the owner (chmod 600)",
+		slog.String("setting", setting), slog.String("mode", fi.Mode().Perm().String()))
 }
 
 func (a *app) close() {

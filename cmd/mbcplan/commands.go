@@ -347,7 +347,7 @@ func runRecommend(ctx context.Context, args []string, getenv func(string) string
 				return fmt.Errorf("recommend: --store: %v", err)
 			}
 			defer store.Close()
-			w.Store = store
+			w.Store = scopeStore(store, src.fhirBase)
 		}
 		d, err := w.WriteDraft(ctx, p, f, dc)
 		if err != nil {

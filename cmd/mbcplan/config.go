@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -214,6 +215,20 @@ func ehrFromEnv(getenv func(string) string) (EHRConfig, bool, error) {
 	return e, true, nil
 }
 
+// isOrigin reports whether s is a bare origin (scheme://host[:port]), as a
+// CSP source must be: a path could carry ';' and end the directive, and
+// the browser compares origins only anyway.
+func isOrigin(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return false
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || (u.Path != "" && u.Path != "/") {
+		return false
+	}
+	return !strings.ContainsAny(s, " ;,'\"")
+}
+
 func orDefault(v, def string) string {
 	if v == "" {
 		return def
@@ -244,6 +259,11 @@ func validateConfig(c Config) error {
 	}
 	seen := map[string]bool{}
 	for _, e := range c.EHRs {
+		for _, o := range e.FrameOrigins {
+			if !isOrigin(o) {
+				return usagef("setting EHR frameOrigins: want origins such as https://ehr.example.org (scheme and host, no path)")
+			}
+		}
 		if seen[e.Issuer] {
 			return usagef("setting EHR issuer (iss): %s is configured twice", e.Issuer)
 		}

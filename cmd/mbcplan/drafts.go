@@ -79,7 +79,10 @@ func lastIndexByte(s string, b byte) int {
 // writer is the session's write-back: the EHR where it can keep CarePlans,
 // the app store otherwise (or as configured).
 func (a *app) writer(s *session) *fhir.Writer {
-	w := &fhir.Writer{Client: s.client, Store: a.store}
+	w := &fhir.Writer{Client: s.client}
+	if a.store != nil {
+		w.Store = scopeStore(a.store, s.launch.FHIRBase)
+	}
 	switch s.ehr.WriteBack {
 	case "ehr":
 		w.Mode = fhir.WriteEHR
@@ -91,7 +94,7 @@ func (a *app) writer(s *session) *fhir.Writer {
 
 func (a *app) draftContext(s *session, optionID, note string) fhir.DraftContext {
 	dc := fhir.DraftContext{
-		PatientRef:   "Patient/" + s.launch.PatientID,
+		PatientRef:   patientRef(s),
 		ClinicianRef: s.launch.FHIRUser,
 		Now:          a.now(),
 		OptionID:     optionID,
@@ -114,7 +117,36 @@ func (a *app) currentDraft(ctx context.Context, s *session) *draftView {
 	if err != nil {
 		return nil
 	}
-	return viewOf(d)
+	v := viewOf(d)
+	if v.Subject != patientRef(s) {
+		// Never show a draft about anyone but the launch's patient.
+		return nil
+	}
+	return v
+}
+
+// patientRef is the launch's patient as a reference.
+func patientRef(s *session) string { return "Patient/" + s.launch.PatientID }
+
+// errDraftOtherPatient answers a review step on a draft whose subject is not
+// the launch's patient (changed at the EHR since it was written).
+var errDraftOtherPatient = &appError{status: http.StatusConflict, kind: "wrong-patient",
+	message: "This draft is not about the patient open in this launch. Nothing was changed.",
+	cause:   errors.New("draft subject does not match the launch's patient")}
+
+// checkDraftSubject reads the session's draft as it is now and refuses a
+// review step when its subject is not the launch's patient: accept, reject
+// and edit act on a CarePlan kept elsewhere (the EHR or the app store),
+// which may have changed since this launch wrote it.
+func (a *app) checkDraftSubject(ctx context.Context, s *session, id string) error {
+	d, err := a.writer(s).Read(ctx, id)
+	if err != nil {
+		return err
+	}
+	if viewOf(d).Subject != patientRef(s) {
+		return errDraftOtherPatient
+	}
+	return nil
 }
 
 type draftRequest struct {
@@ -197,6 +229,10 @@ func review[T any](a *app, c *gin.Context, event string, step func(ctx context.C
 	}
 	id, ok := a.openDraftID(c, s)
 	if !ok {
+		return
+	}
+	if err := a.checkDraftSubject(c.Request.Context(), s, id); err != nil {
+		a.respondWriteError(c, err)
 		return
 	}
 	out, err := step(c.Request.Context(), a.writer(s), id, a.draftContext(s, "", ""), &req)

@@ -9,6 +9,18 @@ import (
 	"github.com/mbcplan/mbcplan/smart"
 )
 
+// oauthErrorCodes are the error codes of OAuth 2.0 (RFC 6749 4.1.2.1 and
+// 5.2) and OpenID Connect (Core 3.1.2.6) that an error page may name.
+var oauthErrorCodes = map[string]bool{
+	"invalid_request": true, "unauthorized_client": true, "access_denied": true,
+	"unsupported_response_type": true, "invalid_scope": true, "server_error": true,
+	"temporarily_unavailable": true, "invalid_client": true, "invalid_grant": true,
+	"unsupported_grant_type": true, "interaction_required": true, "login_required": true,
+	"account_selection_required": true, "consent_required": true, "invalid_request_uri": true,
+	"invalid_request_object": true, "request_not_supported": true, "request_uri_not_supported": true,
+	"registration_not_supported": true,
+}
+
 // classifyDomain maps the errors of smart and fhir to what the clinician
 // sees; nil when err is none of theirs.
 func classifyDomain(err error) *appError {
@@ -19,7 +31,10 @@ func classifyDomain(err error) *appError {
 				message: "Your sign-in to the EHR has ended. Please open mbcplan again from the patient's chart.", cause: err}
 		}
 		msg := "The EHR refused to sign mbcplan in"
-		if auth.Code != "" {
+		if oauthErrorCodes[auth.Code] {
+			// Only a registered code is shown: the callback's error
+			// parameter is anyone's input (a crafted link could put any
+			// sentence on our page).
 			msg += " (" + auth.Code + ")"
 		}
 		return &appError{status: http.StatusBadRequest, kind: "launch-failed",

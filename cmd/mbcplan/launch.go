@@ -98,15 +98,28 @@ func (a *app) renderAuthorizePost(c *gin.Context, f *smart.PostForm) {
 		respondError(c, err)
 		return
 	}
-	// The form posts to the EHR's authorization server.
-	c.Header("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; form-action "+originOf(f.Action)+"; frame-ancestors "+strings.Join(append([]string{"'self'"}, a.frameAncestors()...), " "))
+	c.Header("Content-Security-Policy", authorizePostCSP(f.Action, a.frameAncestors()))
 	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// authorizePostCSP is the policy of the page that posts the authorize
+// request: the form goes to the EHR's authorization server, and form-action
+// also allows 'self' because an EHR whose user is already signed in answers
+// that POST with a redirect straight to our /callback, which browsers check
+// against form-action too.
+func authorizePostCSP(action string, frameAncestors []string) string {
+	fa := "'self'"
+	if o := originOf(action); o != "" {
+		fa += " " + o
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; " +
+		"form-action " + fa + "; frame-ancestors " + strings.Join(append([]string{"'self'"}, frameAncestors...), " ")
 }
 
 func originOf(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "'none'"
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return ""
 	}
 	return u.Scheme + "://" + u.Host
 }

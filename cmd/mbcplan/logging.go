@@ -51,7 +51,18 @@ func jsonErrorSummary(err error) string {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
+		// Field is the path of JSON names of our own types; map keys are
+		// not in it.
 		return "a field has the wrong type: " + te.Field
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "no JSON object or an incomplete one"
+	}
+	if errors.Is(err, errTrailingJSON) {
+		return "data after the JSON object"
+	}
+	if strings.HasPrefix(err.Error(), "json: unknown field ") {
+		return "a field is not known"
 	}
 	return "not valid JSON"
 }

@@ -75,8 +75,12 @@ func securityHeaders(frameAncestors []string) gin.HandlerFunc {
 	if len(frameAncestors) > 0 {
 		fa += " " + strings.Join(frameAncestors, " ")
 	}
-	csp := "default-src 'self'; script-src 'self'; style-src 'self' https:; img-src 'self' data:; " +
-		"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self' https: http:; frame-ancestors " + fa
+	// style-src: the EHR's style (smart_style_url) is JSON read with
+	// fetch (connect-src), applied as CSS custom properties: no stylesheet
+	// comes from elsewhere. form-action: the app's pages post nowhere; the
+	// one page that posts to the EHR (renderAuthorizePost) sets its own.
+	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors " + fa
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
 		h.Set("Content-Security-Policy", csp)

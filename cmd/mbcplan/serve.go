@@ -95,8 +95,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	log.Info("stopping")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	// Shutdown returns once in-flight requests have completed; only then
+	// does the deferred a.close() close the store they may still use.
 	if err := srv.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("serve: shutdown: %v", err)
+		// Requests still running after the grace period are cut off.
+		return fmt.Errorf("serve: shutdown: %v", errors.Join(err, srv.Close()))
 	}
 	return nil
 }
@@ -120,6 +123,7 @@ func (a *app) frameAncestors() []string {
 	seen := map[string]bool{}
 	for _, e := range a.cfg.EHRs {
 		for _, o := range e.FrameOrigins {
+			o = strings.TrimRight(o, "/") // a CSP source is the origin alone
 			if !seen[o] {
 				seen[o] = true
 				out = append(out, o)

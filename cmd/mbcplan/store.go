@@ -5,7 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -50,6 +54,9 @@ func openSQLiteStore(ctx context.Context, path string, now func() time.Time) (*s
 	if now == nil {
 		now = time.Now
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %v", err)
@@ -69,6 +76,23 @@ func openSQLiteStore(ctx context.Context, path string, now func() time.Time) (*s
 		}
 	}
 	return &sqliteStore{db: db, now: now}, nil
+}
+
+// createPrivate creates the store's file, when it does not exist yet, readable
+// and writable by its owner only: it holds drafts and notes about patients.
+// SQLite gives its -wal and -shm files the database file's permissions.
+func createPrivate(path string) error {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: create %s: %v", filepath.Base(path), errors.Unwrap(err))
+	}
+	return f.Close()
 }
 
 // Ping checks the database (for /readyz).
