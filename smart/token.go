@@ -69,17 +69,15 @@ func (l *Launch) Allows(resourceType string, permission byte) bool {
 func (c *Client) Complete(ctx context.Context, callback url.Values) (*Launch, error) {
 	now := c.now()
 	p, stateErr := c.pending.take(callback.Get("state"), now, c.stateTTL)
-	if code := callback.Get("error"); code != "" {
-		name := ""
-		if p != nil {
-			name = p.ehr.Name
-		}
-		ae := newAuthError(name, StageAuthorize, code, callback.Get("error_description"), 0)
-		c.log.LogAttrs(ctx, slog.LevelWarn, "smart: authorization refused", slog.Any("error", ae))
-		return nil, ae
-	}
+	// The state is checked first: an error redirect that does not belong to
+	// an authorization we started is anyone's text, neither shown nor logged.
 	if stateErr != nil {
 		return nil, stateErr
+	}
+	if code := callback.Get("error"); code != "" {
+		ae := newAuthError(p.ehr.Name, StageAuthorize, oauthCode(code), callback.Get("error_description"), 0)
+		c.log.LogAttrs(ctx, slog.LevelWarn, "smart: authorization refused", slog.Any("error", ae))
+		return nil, ae
 	}
 	code := callback.Get("code")
 	if code == "" {
@@ -365,4 +363,18 @@ func (c *Client) refresh(ctx context.Context, e *EHR, cfg *Configuration, auth c
 		}
 	}
 	return nt, expiryOf(tok, now), nil
+}
+
+// oauthCode keeps an error code to the characters OAuth error codes use
+// (RFC 6749 §5.2), so a server's odd value cannot carry other text.
+func oauthCode(code string) string {
+	if len(code) > 64 {
+		return "invalid_error_code"
+	}
+	for _, r := range code {
+		if !(r == '_' || r == '-' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
+			return "invalid_error_code"
+		}
+	}
+	return code
 }
