@@ -11,7 +11,7 @@ import (
 // refused as a state mismatch: its text is neither shown nor logged.
 func TestErrorRedirectWithoutOurStateIsAStateMismatch(t *testing.T) {
 	c, err := New(Config{
-		EHRs:        []EHR{{Name: "test", Issuers: []string{"https://ehr.example.org/fhir"}, ClientID: "app"}},
+		EHRs:        []EHR{{Name: "test", Issuers: []string{"https://ehr.example.org/fhir"}, ClientID: "app", Scopes: []string{"Observation.rs"}}},
 		RedirectURI: "https://app.example.org/callback",
 	})
 	if err != nil {
