@@ -626,7 +626,7 @@ func (c *cpHeadOf) draftIdentifier() string {
 
 // openProposal reads a draft and checks the caller's version: a stale one
 // is a *ConflictError, a draft that is no longer open ErrNotOpen.
-func (w *Writer) openProposal(ctx context.Context, rt *wbRoute, id, ifMatch string, pending ConflictError) (*Resource, *r4.CarePlan, error) {
+func (w *Writer) openProposal(ctx context.Context, rt *wbRoute, id, ifMatch, patientRef string, pending ConflictError) (*Resource, *r4.CarePlan, error) {
 	if !validID(id) {
 		return nil, nil, errors.New("fhir: invalid draft id")
 	}
@@ -641,8 +641,13 @@ func (w *Writer) openProposal(ctx context.Context, rt *wbRoute, id, ifMatch stri
 	if err != nil {
 		return nil, nil, err
 	}
-	if cp.Intent != r4.CarePlanIntentProposal || cp.Status != r4.RequestStatusDraft || firstIdentifier(cp, DraftIdentifierSystem) == "" {
+	if cp.Intent != r4.CarePlanIntentProposal || cp.Status != r4.RequestStatusDraft || firstIdentifier(cp, DraftIdentifierSystem) == "" ||
+		cp.Subject.Reference == nil {
 		return nil, nil, ErrNotOpen
+	}
+	// A draft about anyone but the patient in context is never touched.
+	if patientRef != "" && *cp.Subject.Reference != patientRef {
+		return nil, nil, fmt.Errorf("fhir: %s: %w", pending.Action, ErrPatientMismatch)
 	}
 	return cur, cp, nil
 }
@@ -750,7 +755,7 @@ func (w *Writer) Edit(ctx context.Context, draftID, ifMatch string, e Edit, dc D
 	if err != nil {
 		return nil, err
 	}
-	cur, cp, err := w.openProposal(ctx, rt, draftID, ifMatch, pending)
+	cur, cp, err := w.openProposal(ctx, rt, draftID, ifMatch, dc.PatientRef, pending)
 	if err != nil {
 		return nil, err
 	}
@@ -871,7 +876,7 @@ func (w *Writer) Accept(ctx context.Context, draftID, ifMatch string, dc DraftCo
 	if err != nil {
 		return nil, err
 	}
-	cur, prop, err := w.openProposal(ctx, rt, draftID, ifMatch, pending)
+	cur, prop, err := w.openProposal(ctx, rt, draftID, ifMatch, dc.PatientRef, pending)
 	if err != nil {
 		return nil, err
 	}
@@ -1012,7 +1017,7 @@ func (w *Writer) Reject(ctx context.Context, draftID, ifMatch, reason string, dc
 	if err != nil {
 		return nil, err
 	}
-	cur, cp, err := w.openProposal(ctx, rt, draftID, ifMatch, pending)
+	cur, cp, err := w.openProposal(ctx, rt, draftID, ifMatch, dc.PatientRef, pending)
 	if err != nil {
 		return nil, err
 	}

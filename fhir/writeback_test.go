@@ -706,3 +706,31 @@ func TestAcceptNeedsEveryChoiceMade(t *testing.T) {
 		t.Errorf("refused accept changed the draft: status %q version %q; want draft %q", got.Status, got.VersionID, d.VersionID)
 	}
 }
+
+func TestReviewStepsRefuseADraftAboutAnotherPatient(t *testing.T) {
+	ctx := t.Context()
+	w := &Writer{Store: NewMemStore(func() time.Time { return cpNow })}
+	d, err := w.WriteDraft(ctx, planHRPositive(), cpFacts("Patient/p1"), cpChosenContext())
+	if err != nil {
+		t.Fatalf("WriteDraft: %v", err)
+	}
+	other := cpChosenContext()
+	other.PatientRef = "Patient/p2"
+	note := "for someone else"
+	if _, err := w.Accept(ctx, d.ID, d.VersionID, other); !errors.Is(err, ErrPatientMismatch) {
+		t.Errorf("Accept in another patient's context: got %v; want ErrPatientMismatch", err)
+	}
+	if _, err := w.Reject(ctx, d.ID, d.VersionID, "not for this patient", other); !errors.Is(err, ErrPatientMismatch) {
+		t.Errorf("Reject in another patient's context: got %v; want ErrPatientMismatch", err)
+	}
+	if _, err := w.Edit(ctx, d.ID, d.VersionID, Edit{Note: &note}, other); !errors.Is(err, ErrPatientMismatch) {
+		t.Errorf("Edit in another patient's context: got %v; want ErrPatientMismatch", err)
+	}
+	got, err := w.Read(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "draft" || got.VersionID != d.VersionID {
+		t.Errorf("refused steps changed the draft: status %q version %q; want draft %q", got.Status, got.VersionID, d.VersionID)
+	}
+}
