@@ -22,12 +22,16 @@ const (
 	// sysAJCC is the AJCC staging system mCODE STU1 used for TNM and stage
 	// group values ("cM1", "4").
 	sysAJCC = "http://cancerstaging.org"
+	// sysV2AbnFlag is HL7 v2 table 0078 (abnormal flags), whose POS and NEG
+	// some interfaces put in an Observation's value.
+	sysV2AbnFlag = "http://terminology.hl7.org/CodeSystem/v2-0078"
 )
 
 // knownSystems are the canonical system URIs the reader matches.
 var knownSystems = map[string]bool{
 	sysLOINC: true, sysSNOMED: true, sysICD10CM: true, sysRxNorm: true, sysV3Interp: true, sysHGNC: true,
 	sysHGNCGene: true, sysNullFlav: true, sysICD10: true, sysCondClin: true, sysCondVerif: true, sysAJCC: true,
+	sysV2AbnFlag: true,
 }
 
 // systemAliases maps other spellings of those systems (lower-cased, without
@@ -50,6 +54,7 @@ var systemAliases = map[string]string{
 	"http://www.genenames.org":                                           sysHGNC, "https://www.genenames.org": sysHGNC, "http://www.genenames.org/geneid": sysHGNCGene,
 	"https://www.genenames.org/geneid": sysHGNCGene, "urn:oid:2.16.840.1.113883.6.281": sysHGNCGene,
 	"http://cancerstaging.org": sysAJCC, "https://cancerstaging.org": sysAJCC,
+	"http://hl7.org/fhir/v2/0078": sysV2AbnFlag, "urn:oid:2.16.840.1.113883.12.78": sysV2AbnFlag,
 }
 
 // obsKind classifies an Observation (or component) code.
@@ -194,6 +199,9 @@ var answerCalls = map[string]string{
 	sysLOINC + "|LA11884-6":  "indeterminate",
 	sysLOINC + "|LA9633-4":   "positive", // present
 	sysLOINC + "|LA9634-2":   "negative", // absent
+	// The interpretation codes POS/NEG/IND sent as the value itself.
+	sysV3Interp + "|POS": "positive", sysV3Interp + "|NEG": "negative", sysV3Interp + "|IND": "indeterminate",
+	sysV2AbnFlag + "|POS": "positive", sysV2AbnFlag + "|NEG": "negative",
 }
 
 // disorderReceptor maps disorder-level receptor codes (2.3) to marker and call.
@@ -356,6 +364,23 @@ var brandNames = map[string][]string{
 	"kanjinti": {"trastuzumab"}, "hercessi": {"trastuzumab"},
 	"ds-8201": {"fam-trastuzumab deruxtecan"}, "ds-8201a": {"fam-trastuzumab deruxtecan"},
 	"jubbonti": {"denosumab"}, "wyost": {"denosumab"},
+}
+
+// snomedSubstanceDrugs maps SNOMED CT substance codes to canonical drug
+// names: the pairs REFERENCE.md 2.9 notes from the MITRE breast cancer
+// treatment map (S-MITRE-BCT), read only, for records that code a
+// medication by substance instead of RxNorm.
+var snomedSubstanceDrugs = map[string]string{
+	"373345002": "tamoxifen", "386910003": "anastrozole", "386911004": "letrozole", "387017005": "exemestane",
+	"108771008": "goserelin", "397198002": "leuprolide", "385519002": "fulvestrant", "715958001": "palbociclib",
+	"732257004": "ribociclib", "761851004": "abemaciclib", "387003001": "trastuzumab", "704226002": "pertuzumab",
+	"702836004": "ado-trastuzumab emtansine", "386906001": "capecitabine", "386918005": "docetaxel",
+	"387374002": "paclitaxel", "788050002": "alpelisib", "432162002": "olaparib", "782199007": "talazoparib",
+	"716125002": "pembrolizumab", "428698007": "everolimus", "425820005": "lapatinib", "736632003": "neratinib",
+	"448800004": "eribulin", "387420009": "cyclophosphamide", "372817009": "doxorubicin", "386905002": "carboplatin",
+	"386920008": "gemcitabine", "719371003": "atezolizumab", "109029006": "raloxifene", "387588002": "toremifene",
+	"417916005": "epirubicin", "387318005": "cisplatin", "372541004": "vinorelbine", "395926009": "zoledronic acid",
+	"446321003": "denosumab",
 }
 
 // classNames maps class words in an allergy's substance to class tags.

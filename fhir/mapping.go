@@ -418,6 +418,9 @@ func matchDrugs(codings []r4.Coding, texts ...string) []string {
 				set[d] = true
 			}
 		}
+		if code, ok := codeIn(c, sysSNOMED); ok && snomedSubstanceDrugs[code] != "" {
+			set[snomedSubstanceDrugs[code]] = true
+		}
 	}
 	for _, t := range texts {
 		if t == "" {

@@ -71,7 +71,7 @@ func stripDigits(s string) string {
 }
 
 func addSeeds(f *testing.F) {
-	for _, pat := range []string{"testdata/mcode/*.json", "testdata/cerner/*.json", "testdata/holdout/*.json", "../testdata/patients/*.json"} {
+	for _, pat := range []string{"testdata/mcode/*.json", "testdata/cerner/*.json", "testdata/holdout/*.json", "../testdata/patients/*.json", "../testdata/unseen/*.json"} {
 		files, _ := filepath.Glob(pat)
 		for _, file := range files {
 			if strings.HasSuffix(file, "expectations.json") {

@@ -20,14 +20,30 @@ type value struct {
 	b      *bool
 	interp []r4.CodeableConcept
 	rr     []r4.ObservationReferenceRange
+	ratio  *r4.Ratio
 }
 
 func obsValue(o *r4.Observation) value {
-	return value{o.ValueCodeableConcept, o.ValueQuantity, o.ValueString, o.ValueInteger, o.ValueBoolean, o.Interpretation, o.ReferenceRange}
+	return value{o.ValueCodeableConcept, o.ValueQuantity, o.ValueString, o.ValueInteger, o.ValueBoolean, o.Interpretation, o.ReferenceRange, o.ValueRatio}
 }
 
 func compValue(c *r4.ObservationComponent) value {
-	return value{c.ValueCodeableConcept, c.ValueQuantity, c.ValueString, c.ValueInteger, c.ValueBoolean, c.Interpretation, c.ReferenceRange}
+	return value{c.ValueCodeableConcept, c.ValueQuantity, c.ValueString, c.ValueInteger, c.ValueBoolean, c.Interpretation, c.ReferenceRange, c.ValueRatio}
+}
+
+// ratioValue is a Ratio's numerator divided by its denominator (mCODE
+// allows a Ratio value, e.g. HER2 signals over CEP17 signals); nil when
+// either is missing or the denominator is not positive.
+func ratioValue(r *r4.Ratio) *float64 {
+	if r == nil || r.Numerator == nil || r.Denominator == nil {
+		return nil
+	}
+	n, d := number(r.Numerator.Value), number(r.Denominator.Value)
+	if n == nil || d == nil || *d <= 0 || *n < 0 {
+		return nil
+	}
+	q := math.Round(*n / *d * 1000) / 1000
+	return &q
 }
 
 // text is the value as the record shows it.
@@ -627,6 +643,8 @@ func her2Part(res *recommend.HER2Result, kind obsKind, v value) {
 	case obsHER2Ratio:
 		if v.q != nil {
 			res.Ratio = number(v.q.Value)
+		} else if v.ratio != nil {
+			res.Ratio = ratioValue(v.ratio)
 		} else if mm := reRatio.FindStringSubmatch(strings.ToLower("ratio " + t)); mm != nil {
 			if f, ok := parseFloat(mm[1]); ok {
 				res.Ratio = &f

@@ -154,3 +154,35 @@ func TestMedicationRequestIntent(t *testing.T) {
 		t.Errorf("medications from %v; want the order and the plan, not the proposal", got)
 	}
 }
+
+// TestValueEncodings: a HER2/CEP17 ratio sent as a Ratio (mCODE allows
+// one), POS/NEG interpretation codes sent as the value, and a medication
+// coded by SNOMED CT substance alone.
+func TestValueEncodings(t *testing.T) {
+	f := mapResources(t,
+		obs("r1", "49683-6", `,"valueRatio":{"numerator":{"value":4.8},"denominator":{"value":2.0}}`),
+		obs("r0", "49683-6", `,"valueRatio":{"numerator":{"value":4.8},"denominator":{"value":0}}`),
+		obs("pr", "16113-3", `,"valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0078","code":"POS"}]}`),
+		obs("er", "16112-5", `,"valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"NEG"}]}`),
+		obs("er2", "16112-5", `,"valueCodeableConcept":{"coding":[{"system":"urn:oid:1.2.840.114350.1.13.1.1.7.4.698084.10","code":"POS"}]}`),
+		`{"resourceType":"MedicationStatement","id":"ms","status":"completed","subject":{"reference":"Patient/p"},"effectiveDateTime":"2020-01-01",
+			"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"386910003"}]}}`)
+	var ratios []float64
+	for _, h := range f.HER2 {
+		if h.Ratio != nil {
+			ratios = append(ratios, *h.Ratio)
+		}
+	}
+	if len(ratios) != 1 || ratios[0] != 2.4 {
+		t.Errorf("HER2 ratios %v; want [2.4] (a zero denominator is not a ratio)", ratios)
+	}
+	if len(f.PR) != 1 || f.PR[0].Status != recommend.ReceptorPositive {
+		t.Errorf("PR = %+v; want positive from v2-0078 POS", f.PR)
+	}
+	if len(f.ER) != 1 || f.ER[0].Status != recommend.ReceptorNegative {
+		t.Errorf("ER = %+v; want one negative (v3 NEG), the local POS code unread", f.ER)
+	}
+	if len(f.Medications) != 1 || len(f.Medications[0].Drugs) != 1 || f.Medications[0].Drugs[0] != "anastrozole" {
+		t.Errorf("Medications = %+v; want anastrozole from its SNOMED substance code", f.Medications)
+	}
+}
