@@ -163,7 +163,7 @@
     $("banner-age").textContent = p.age !== undefined && p.age !== null ? p.age + " years" : "age unknown";
     $("banner-sex").textContent = p.sex || "sex not recorded";
     $("banner").hidden = !ctx.needPatientBanner;
-    if (ctx.smartStyleUrl) { applyStyle(ctx.smartStyleUrl); }
+    if (ctx.smartStyleUrl) { applyStyle(); }
   }
 
   // styleVars maps SMART style keys to our CSS custom properties; values
@@ -179,22 +179,20 @@
     dim_border_radius: "--radius"
   };
 
-  function applyStyle(u) {
-    var url;
-    try { url = new URL(u, location.href); } catch (e) { return; }
-    if (url.origin !== location.origin) { return; } // connect-src 'self'
-    fetch(url.href, { headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (s) {
-        if (!s) { return; }
-        var root = document.documentElement.style;
-        Object.keys(styleVars).forEach(function (k) {
-          var v = s[k];
-          if (typeof v === "string" && v && !/[;{}<>]/.test(v)) { root.setProperty(styleVars[k], v); }
-        });
-        document.body.classList.add("ehr-styled");
-      })
-      .catch(function () { /* the EHR's style is optional */ });
+  // applyStyle applies the EHR's style. The server fetches it from the EHR's
+  // own origin (the page may connect to its own origin only) and passes on
+  // known keys; values are set through CSSOM.
+  function applyStyle() {
+    api("GET", "/style").then(function (res) {
+      var s = res.ok ? res.body : null;
+      if (!s) { return; }
+      var root = document.documentElement.style, applied = false;
+      Object.keys(styleVars).forEach(function (k) {
+        var v = s[k];
+        if (typeof v === "string" && v && !/[;{}<>]/.test(v)) { root.setProperty(styleVars[k], v); applied = true; }
+      });
+      if (applied) { document.body.classList.add("ehr-styled"); }
+    });
   }
 
   // ---- sources --------------------------------------------------------------

@@ -39,6 +39,9 @@ func newApp(ctx context.Context, cfg Config, base string, log *slog.Logger) (*ap
 		sessions: newMemSessions(cfg.SessionTTL),
 		metrics:  newMetrics(),
 		fhirHTTP: &http.Client{Timeout: 60 * time.Second, Transport: fhirTransport()},
+		styleHTTP: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
 		ehrs:     map[string]EHRConfig{},
 		settings: recommend.Settings{LVEFThresholds: cfg.LVEFThresholds},
 	}

@@ -35,6 +35,7 @@ func (a *app) routes(r *gin.Engine) {
 
 	api := r.Group("/api/:launch", a.requireSession)
 	api.GET("/plan", a.getPlan)
+	api.GET("/style", a.getStyle)
 	api.POST("/statements", a.postStatements)
 	api.POST("/draft", a.postDraft)
 	api.POST("/draft/edit", a.postEdit)

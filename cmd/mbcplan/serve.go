@@ -33,9 +33,11 @@ type app struct {
 	sandbox  *sandbox.Sandbox
 	store    appStore
 	fhirHTTP *http.Client
-	ehrs     map[string]EHRConfig // by issuer
-	settings recommend.Settings
-	ready    atomic.Bool
+	// styleHTTP fetches EHR style documents: short timeout, no token.
+	styleHTTP *http.Client
+	ehrs      map[string]EHRConfig // by issuer
+	settings  recommend.Settings
+	ready     atomic.Bool
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
