@@ -1,7 +1,7 @@
 # Thin wrappers over go commands. `make test` is what CI runs (.ci/run).
 GO      ?= go
 PKGS    := ./...
-FUZZTIME ?= 5s
+FUZZTIME ?= 10000x
 
 .PHONY: run build test check fmt-check vet deps-check unit fuzz bench golden clean
 
