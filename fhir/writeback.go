@@ -473,7 +473,9 @@ func (w *Writer) hasProvenance(ctx context.Context, rt *wbRoute, target *Resourc
 			}
 		}
 	case ehrBackend:
-		found, err := b.c.Search(ctx, "Provenance", url.Values{"target": {target.Type + "/" + target.ID}})
+		// The target is versioned; servers differ on whether target=Type/id
+		// matches a versioned reference (Medplum does not), so ask for both.
+		found, err := b.c.Search(ctx, "Provenance", url.Values{"target": {target.Type + "/" + target.ID + "," + versioned(target)}})
 		if err != nil && !errors.Is(err, ErrPageLimit) {
 			return false
 		}

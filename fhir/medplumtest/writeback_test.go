@@ -103,16 +103,9 @@ func TestWriteBack(t *testing.T) {
 		if cps := carePlans(t); len(cps) != 1 {
 			t.Errorf("CarePlans for %s: got %d; want 1", sc.ID, len(cps))
 		}
-		// Known issue, kept visible until the fhir package fixes it: the
-		// Provenance's target is versioned (CarePlan/{id}/_history/{vid}) and
-		// the Writer looks for an earlier one with target=CarePlan/{id}, which
-		// Medplum 4.5.2 does not match to a versioned reference (FHIR says it
-		// should), so the second write records a second Provenance.
-		switch n := countProvenance(t); n {
-		case 1:
-		case 2:
-			t.Logf("known issue: a repeated identical draft got a second Provenance (versioned target not found by target=CarePlan/{id})")
-		default:
+		// The Provenance's target is versioned (CarePlan/{id}/_history/{vid});
+		// the Writer searches both forms, so the second write finds it.
+		if n := countProvenance(t); n != 1 {
 			t.Errorf("Provenances: got %d; want 1", n)
 		}
 		draft = d1
