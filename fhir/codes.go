@@ -31,7 +31,7 @@ const (
 var knownSystems = map[string]bool{
 	sysLOINC: true, sysSNOMED: true, sysICD10CM: true, sysRxNorm: true, sysV3Interp: true, sysHGNC: true,
 	sysHGNCGene: true, sysNullFlav: true, sysICD10: true, sysCondClin: true, sysCondVerif: true, sysAJCC: true,
-	sysV2AbnFlag: true,
+	sysV2AbnFlag: true, sysV2Section: true,
 }
 
 // systemAliases maps other spellings of those systems (lower-cased, without
@@ -55,6 +55,7 @@ var systemAliases = map[string]string{
 	"https://www.genenames.org/geneid": sysHGNCGene, "urn:oid:2.16.840.1.113883.6.281": sysHGNCGene,
 	"http://cancerstaging.org": sysAJCC, "https://cancerstaging.org": sysAJCC,
 	"http://hl7.org/fhir/v2/0078": sysV2AbnFlag, "urn:oid:2.16.840.1.113883.12.78": sysV2AbnFlag,
+	"http://hl7.org/fhir/v2/0074": sysV2Section, "urn:oid:2.16.840.1.113883.12.74": sysV2Section,
 }
 
 // obsKind classifies an Observation (or component) code.

@@ -213,7 +213,7 @@ func TestFetchRecordWave(t *testing.T) {
 		}
 	}
 	sort.Strings(types)
-	want := []string{"AllergyIntolerance", "CarePlan", "Condition", "MedicationAdministration", "MedicationRequest",
+	want := []string{"AllergyIntolerance", "CarePlan", "Condition", "DiagnosticReport", "MedicationAdministration", "MedicationRequest",
 		"MedicationStatement", "Observation", "Procedure", "Specimen"}
 	if strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Errorf("searched %v; want %v", types, want)
@@ -330,8 +330,8 @@ func TestFetchRecordPatientFormAuto(t *testing.T) {
 		srv.onlyForm = "reference"
 		c := srv.start(t)
 		check(t, c)
-		if n := forms(srv); n[false] != 11 || n[true] != 11 {
-			t.Errorf("first read: %d bare and %d reference searches; want 11 and 11 (a bare wave, then the reference wave)", n[false], n[true])
+		if n := forms(srv); n[false] != 12 || n[true] != 12 {
+			t.Errorf("first read: %d bare and %d reference searches; want 12 and 12 (a bare wave, then the reference wave)", n[false], n[true])
 		}
 		// The client remembers the form: later reads, even concurrent ones,
 		// send only the reference form.
@@ -347,8 +347,8 @@ func TestFetchRecordPatientFormAuto(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if n := forms(srv); n[false] != 0 || n[true] != 44 {
-			t.Errorf("later reads: %d bare and %d reference searches; want 0 and 44", n[false], n[true])
+		if n := forms(srv); n[false] != 0 || n[true] != 48 {
+			t.Errorf("later reads: %d bare and %d reference searches; want 0 and 48", n[false], n[true])
 		}
 	})
 	t.Run("server that matches only patient={id}", func(t *testing.T) {
@@ -358,8 +358,8 @@ func TestFetchRecordPatientFormAuto(t *testing.T) {
 		c := srv.start(t)
 		check(t, c)
 		check(t, c)
-		if n := forms(srv); n[false] != 22 || n[true] != 0 {
-			t.Errorf("%d bare and %d reference searches; want 22 and 0", n[false], n[true])
+		if n := forms(srv); n[false] != 24 || n[true] != 0 {
+			t.Errorf("%d bare and %d reference searches; want 24 and 0", n[false], n[true])
 		}
 	})
 	t.Run("patient with no resources on a bare-id server", func(t *testing.T) {

@@ -21,13 +21,15 @@ func MapFacts(rec *Record) recommend.Facts {
 	if rec == nil {
 		return f
 	}
-	m := &mapper{f: &f, rec: rec, index: map[string]*Resource{}, skipped: map[string]bool{}}
+	m := &mapper{f: &f, rec: rec, index: map[string]*Resource{}, skipped: map[string]bool{},
+		reportNotFinal: map[string]bool{}, reportSpecimen: map[string]string{}}
 	for _, s := range rec.Skipped {
 		m.skipped[s.Resource] = true
 	}
 	f.Record.Skipped = append(f.Record.Skipped, rec.Skipped...)
 	f.Record.OtherSubject = rec.OtherSubject
 	m.decodeAll()
+	m.reportResults()
 	m.patient()
 	for i := range m.res {
 		r := &m.res[i]
@@ -63,6 +65,10 @@ type mapper struct {
 	// ish collects ratio and copy-number results to merge by day and specimen.
 	ish      []recommend.HER2Result
 	notFinal []string
+	// reportNotFinal are the results of reports that are not final;
+	// reportSpecimen the one specimen a result's report names.
+	reportNotFinal map[string]bool
+	reportSpecimen map[string]string
 }
 
 // decodeAll decodes the resources a hand-built record has not decoded yet;

@@ -194,6 +194,11 @@ func classifyText(t string) obsKind {
 
 // observation maps one Observation.
 func (m *mapper) observation(r *Resource, o *r4.Observation) {
+	if sp := m.reportSpecimen[r.Ref()]; o.Specimen == nil && sp != "" {
+		withSpec := *o // the record's copy stays as read
+		withSpec.Specimen = &r4.Reference{Reference: &sp}
+		o = &withSpec
+	}
 	kind, lab := classify(&o.Code)
 	status := statusOfResource(r)
 	src := recommend.Source{
@@ -201,7 +206,7 @@ func (m *mapper) observation(r *Resource, o *r4.Observation) {
 		Date:   firstNonEmpty(str(o.EffectiveDateTime), periodStart(o.EffectivePeriod), str(o.EffectiveInstant), str(o.Issued)),
 		Status: status,
 	}
-	final := status == "final" || status == "amended" || status == "corrected"
+	final := (status == "final" || status == "amended" || status == "corrected") && !m.reportNotFinal[r.Ref()]
 	v := obsValue(o)
 	before := m.count()
 	switch kind {

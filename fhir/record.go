@@ -54,6 +54,16 @@ type recordBuilder struct {
 	rec        *Record
 	patientURL string                     // the Patient entry's fullUrl, if any
 	seen       map[string]json.RawMessage // "Type/id" or fullUrl → the first one read
+	// ids are the Patient's identifiers (system and value both given): a
+	// reference given only as an identifier names the patient when it
+	// matches one of them exactly.
+	ids map[identifier]bool
+}
+
+// identifier is a business identifier, compared exactly as written.
+type identifier struct {
+	System string `json:"system"`
+	Value  string `json:"value"`
 }
 
 func newRecordBuilder(patientID, patientURL string) *recordBuilder {
@@ -65,7 +75,37 @@ func newRecordBuilder(patientID, patientURL string) *recordBuilder {
 		rec:        &Record{PatientID: patientID, PatientRef: ref},
 		patientURL: patientURL,
 		seen:       map[string]json.RawMessage{},
+		ids:        map[identifier]bool{},
 	}
+}
+
+// patientIdentifiers remembers the Patient's identifiers that have both a
+// system and a value.
+func (b *recordBuilder) patientIdentifiers(raw json.RawMessage) {
+	var p struct {
+		Identifier []identifier `json:"identifier"`
+	}
+	if json.Unmarshal(raw, &p) != nil {
+		return
+	}
+	for _, id := range p.Identifier {
+		if id.System != "" && id.Value != "" {
+			b.ids[id] = true
+		}
+	}
+}
+
+// namesPatient reports whether a subject or patient element names the
+// patient in context: by its reference when it has one, otherwise by an
+// identifier whose system and value match one of the Patient's exactly.
+func (b *recordBuilder) namesPatient(s *subjectRef) bool {
+	if s.Reference != "" {
+		return b.isPatient(s.Reference)
+	}
+	if s.Identifier == nil || s.Identifier.System == "" || s.Identifier.Value == "" {
+		return false
+	}
+	return b.ids[*s.Identifier]
 }
 
 // isPatient reports whether a reference names the patient in context:
@@ -124,15 +164,18 @@ func stripHistory(ref string) string {
 
 // resourceHead is the envelope every resource is first read into.
 type resourceHead struct {
-	ResourceType string `json:"resourceType"`
-	ID           string `json:"id"`
-	Subject      *struct {
-		Reference string `json:"reference"`
-	} `json:"subject"`
-	Patient *struct {
-		Reference string `json:"reference"`
-	} `json:"patient"`
-	Status json.RawMessage `json:"status"`
+	ResourceType string          `json:"resourceType"`
+	ID           string          `json:"id"`
+	Subject      *subjectRef     `json:"subject"`
+	Patient      *subjectRef     `json:"patient"`
+	Status       json.RawMessage `json:"status"`
+}
+
+// subjectRef is a reference to the patient, given as a reference or only
+// as a business identifier (an MRN).
+type subjectRef struct {
+	Reference  string      `json:"reference"`
+	Identifier *identifier `json:"identifier"`
 }
 
 // statusOf returns the status as written, or "" when absent or not a string.
@@ -166,6 +209,7 @@ func (b *recordBuilder) add(r Resource, name string) {
 		if (r.ID != "" && r.ID == b.rec.PatientID) || (b.patientURL != "" && r.FullURL == b.patientURL) {
 			if b.rec.Patient == nil {
 				b.rec.Patient = r.Raw
+				b.patientIdentifiers(r.Raw)
 				if _, err := r4.UnmarshalPatient(unescaped(r.Raw)); err != nil {
 					b.skip(name, decodeReason("Patient", err)+"; only gender and birth date were read")
 				}
@@ -197,18 +241,16 @@ func (b *recordBuilder) add(r Resource, name string) {
 		b.skip(name, decodeReason(r.Type, err))
 		return
 	}
-	ref, hasRef := "", false
-	if head.Subject != nil {
-		ref, hasRef = head.Subject.Reference, true
-	} else if head.Patient != nil {
-		ref, hasRef = head.Patient.Reference, true
+	subj := head.Subject
+	if subj == nil {
+		subj = head.Patient
 	}
-	if hasRef || patientBound[r.Type] {
-		if ref == "" {
+	if subj != nil || patientBound[r.Type] {
+		if subj == nil || subj.Reference == "" && subj.Identifier == nil {
 			b.skip(name, "no patient reference")
 			return
 		}
-		if !b.isPatient(ref) {
+		if !b.namesPatient(subj) {
 			b.rec.OtherSubject++
 			return
 		}
@@ -229,6 +271,9 @@ func (b *recordBuilder) add(r Resource, name string) {
 		return
 	}
 	b.rec.Resources = append(b.rec.Resources, r)
+	if dr, ok := decoded.(*r4.DiagnosticReport); ok {
+		b.report(r, dr)
+	}
 }
 
 // decodeStrict decodes the resource types the mapping reads with samply's
@@ -409,6 +454,9 @@ func decodeSamply(typ string, raw []byte) (any, error) {
 	case "CarePlan":
 		v, err := r4.UnmarshalCarePlan(raw)
 		return &v, err
+	case "DiagnosticReport":
+		v, err := r4.UnmarshalDiagnosticReport(raw)
+		return &v, err
 	}
 	return nil, nil
 }
@@ -492,6 +540,9 @@ func RecordFromBundle(data []byte) (*Record, error) {
 		return nil, errors.New("fhir: the bundle's Patient has neither id nor fullUrl")
 	}
 	b := newRecordBuilder(patient.ID, patient.FullURL)
+	// The Patient's identifiers first: entries before it may name the
+	// patient by identifier only.
+	b.patientIdentifiers(patient.Raw)
 	for i, r := range entries {
 		b.add(r, fmt.Sprintf("entry %d", i))
 	}
@@ -535,9 +586,10 @@ type search struct {
 // FetchRecord reads the patient's record in one parallel wave: the Patient,
 // Observations by the code lists of section 2 and by category laboratory
 // (codes matched locally), Conditions, MedicationRequests, -Statements and
-// -Administrations, Procedures, AllergyIntolerances, Specimens and CarePlans.
-// Specimens, Medications and panel members that results point to and that
-// did not come with them are read in a second, parallel step. Every resource is checked against the
+// -Administrations, Procedures, AllergyIntolerances, Specimens, CarePlans and
+// DiagnosticReports. Specimens, Medications, panel members and report
+// results that kept resources point to and that did not come with them are
+// read in a second, parallel step. Every resource is checked against the
 // patient. A search the server refuses (403, 404, 400, 405, 501) is listed
 // in Skipped; 401, server errors and timeouts fail the whole read.
 //
@@ -631,6 +683,7 @@ func patientSearches(patientID string, form PatientParamForm) []search {
 		{"AllergyIntolerance", url.Values{"patient": {pv}}},
 		{"CarePlan", url.Values{"patient": {pv}}},
 		{"Specimen", url.Values{"patient": {pv}}},
+		{"DiagnosticReport", url.Values{"patient": {pv}}},
 	}
 }
 
@@ -727,13 +780,13 @@ func searchNote(err error) string {
 	return "failed"
 }
 
-// maxReferenced caps the Specimens, Medications and panel members read
-// after the wave.
+// maxReferenced caps the Specimens, Medications, panel members and report
+// results read after the wave.
 const maxReferenced = 50
 
-// fetchReferenced reads, in parallel, the Specimens, Medications and panel
-// member Observations that kept resources point to and that are not in the
-// record. Members are read one level deep.
+// fetchReferenced reads, in parallel, the Specimens, Medications, panel
+// member Observations and report results that kept resources point to and
+// that are not in the record. They are read one level deep.
 func (c *Client) fetchReferenced(ctx context.Context, b *recordBuilder) error {
 	have := map[string]bool{}
 	for _, r := range b.rec.Resources {
@@ -743,9 +796,14 @@ func (c *Client) fetchReferenced(ctx context.Context, b *recordBuilder) error {
 		have[key] = true
 	}
 	var want []string
+	over := false
 	add := func(ref string) {
 		typ, id, ok := strings.Cut(ref, "/")
-		if !ok || (typ != "Specimen" && typ != "Medication" && typ != "Observation") || !validID(id) || have[ref] || len(want) >= maxReferenced {
+		if !ok || (typ != "Specimen" && typ != "Medication" && typ != "Observation") || !validID(id) || have[ref] {
+			return
+		}
+		if len(want) >= maxReferenced {
+			over = true
 			return
 		}
 		have[ref] = true
@@ -768,7 +826,19 @@ func (c *Client) fetchReferenced(ctx context.Context, b *recordBuilder) error {
 			add(refString(&v.MedicationReference))
 		case *r4.MedicationAdministration:
 			add(refString(&v.MedicationReference))
+		case *r4.DiagnosticReport:
+			// A report's results and specimen may be resources that no
+			// search returned (local codes, no laboratory category).
+			for i := range v.Result {
+				add(refString(&v.Result[i]))
+			}
+			for i := range v.Specimen {
+				add(refString(&v.Specimen[i]))
+			}
 		}
+	}
+	if over {
+		b.skip("referenced resources", fmt.Sprintf("more than %d referenced resources; the rest were not read", maxReferenced))
 	}
 	if len(want) == 0 {
 		return nil
