@@ -4,7 +4,7 @@ package recommend
 
 func thenL01(s *state) {
 	text := "Stay active within tolerance: aim for at least 150 minutes a week of moderate activity plus muscle-strengthening on 2 days a week; avoid inactivity."
-	if s.dis.bone {
+	if s.dis.bone && s.metastatic() {
 		text += " Adapt exercise to the bone metastases (fracture risk)."
 	}
 	s.item(&s.out.lifestyle, Item{ID: "L01-activity", Kind: "lifestyle", Rules: []string{"L01"}, Text: text})

@@ -61,11 +61,11 @@ func deriveMenopause(f Facts, age *int, now time.Time) menopauseOut {
 		out.call = MenopauseCall{Status: string(rec.Status), Basis: "recorded", TreatAsPremenopausal: true, Source: rec.Source}
 	case rec != nil && rec.Status == MenopauseInduced:
 		out.call = MenopauseCall{Status: "unknown", TreatAsPremenopausal: true, Source: rec.Source}
-		out.note = "The recorded menopause is induced (chemotherapy or ovarian suppression): not a reliable postmenopausal status; handled as premenopausal (C06)."
+		out.note = "The recorded menopause is induced (chemotherapy or ovarian suppression), not a reliable postmenopausal status: handled as premenopausal, so ovarian function suppression accompanies every aromatase inhibitor, fulvestrant or elacestrant (C06)."
 	case f.Patient.Sex == SexFemale && age != nil && *age >= 60:
 		out.postmenopausal = true
 		out.call = MenopauseCall{Status: string(Postmenopausal), Basis: "age ≥ 60", Source: Source{Refs: mergeRefs([]string{f.Patient.Ref})}}
-		out.note = "Postmenopausal status inferred from age ≥ 60 (no recorded status)."
+		out.note = "Postmenopausal status inferred from age ≥ 60 (no recorded status): confirm it if in doubt."
 	default:
 		out.call = MenopauseCall{Status: "unknown", TreatAsPremenopausal: true}
 		out.note = "Menopausal status unknown: handled as premenopausal, so every aromatase inhibitor, fulvestrant or elacestrant proposal includes ovarian function suppression (C06)."

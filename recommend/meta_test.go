@@ -27,8 +27,8 @@ func TestEveryRuleFires(t *testing.T) {
 }
 
 // everyPatient are the rules whose condition is true for every patient
-// (lifestyle advice): no row can suppress them.
-var everyPatient = map[string]bool{"L01": true, "L02": true, "L03": true}
+// (none since lifestyle advice L01–L03 stops for a patient who has died).
+var everyPatient = map[string]bool{}
 
 // TestEveryRuleSuppressed fails when no scenario row asserts that a rule
 // stays silent: each rule needs a row where its key precondition is false,

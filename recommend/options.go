@@ -129,7 +129,7 @@ func (s *state) chemoChoice() []Drug {
 	names := []string{"capecitabine", "paclitaxel", "docetaxel", "eribulin", "vinorelbine"}
 	if why := s.anthracyclineBlockers(); len(why) > 0 {
 		s.out.anthraNo = appendUnique(s.out.anthraNo, why...)
-		s.notProposed("anthracycline (doxorubicin, epirubicin)", "not proposed: "+strings.Join(why, "; "), "S02", "P07")
+		s.anthracyclineNotProposed("S02", "P07")
 	} else {
 		names = append(names, "doxorubicin")
 	}
@@ -149,13 +149,30 @@ func (s *state) need(d DataNeeded) {
 	s.out.needed = append(s.out.needed, d)
 }
 
+// notProposed records a drug or class left out, once per drug: a second
+// reason for the same drug joins the first (the clinician reads one line
+// per drug, with every reason and rule).
 func (s *state) notProposed(drug, reason string, rules ...string) {
-	for _, e := range s.out.notProposed {
-		if e.Drug == drug && e.Reason == reason {
-			return
+	for i := range s.out.notProposed {
+		e := &s.out.notProposed[i]
+		if e.Drug != drug {
+			continue
 		}
+		if !strings.Contains(e.Reason, reason) {
+			e.Reason += "; " + reason
+		}
+		e.Rules = appendUnique(e.Rules, rules...)
+		return
 	}
-	s.out.notProposed = append(s.out.notProposed, NotProposed{Drug: drug, Reason: reason, Rules: rules})
+	s.out.notProposed = append(s.out.notProposed, NotProposed{Drug: drug, Reason: reason, Rules: append([]string(nil), rules...)})
+}
+
+// anthracyclineNotProposed records, in one wording whichever rule asks,
+// why anthracyclines are left out (S02, P07, section 8).
+func (s *state) anthracyclineNotProposed(rules ...string) {
+	if why := s.anthracyclineBlockers(); len(why) > 0 {
+		s.notProposed("anthracycline (doxorubicin, epirubicin)", "not proposed: "+strings.Join(why, "; "), rules...)
+	}
 }
 
 // Classification rules.
@@ -163,11 +180,11 @@ func (s *state) notProposed(drug, reason string, rules ...string) {
 func thenC05(s *state) {
 	switch {
 	case s.f.Patient.Deceased:
-		s.message("stop", "The record says the patient has died: no plan is proposed.", "C05")
+		s.message("stop", "The record says the patient has died: no plan is proposed; check the record if this is unexpected.", "C05")
 	default:
-		s.message("stop", "No distant metastatic disease is recorded (regional lymph nodes alone are not): the metastatic breast cancer rules do not apply and no therapy option is proposed.", "C05")
+		s.message("stop", "No distant metastatic disease is recorded (regional lymph nodes alone are not): the metastatic breast cancer rules do not apply and no therapy option is proposed; confirm staging if metastatic disease is suspected.", "C05")
 	}
-	if len(s.dis.uncertain) > 0 {
+	if len(s.dis.uncertain) > 0 && !s.f.Patient.Deceased {
 		m := s.dis.uncertain[0]
 		s.need(DataNeeded{ID: "metastasis", Item: "distant metastasis?",
 			Why:    "A finding (" + firstNonEmpty(m.Coding.Display, m.Coding.Code, m.Site) + ") may be regional or distant; confirm whether distant metastatic disease is present.",
@@ -185,8 +202,8 @@ func firstNonEmpty(ss ...string) string {
 }
 
 func thenC01(s *state) {
-	if s.erLow() {
-		s.message("warning", "ER-low positive (1–10%): endocrine benefit is uncertain; the triple-negative pathway is shown as well.", "C01")
+	if s.erLow() && s.metastatic() {
+		s.message("warning", "ER-low positive (1–10%): endocrine benefit is uncertain, so consider the triple-negative options shown as well (guideline status to confirm).", "C01")
 	}
 }
 
@@ -199,7 +216,8 @@ func thenC02(s *state) {
 	for _, d := range append(append(append([]Discordance{}, s.er.disc...), s.pr.disc...), s.her2.disc...) {
 		refs = mergeRefs(refs, d.Earlier.Refs, d.Later.Refs)
 	}
-	if len(refs) > 0 {
+	// Without metastatic disease there is no metastasis to re-biopsy (C05).
+	if len(refs) > 0 && s.metastatic() {
 		s.need(DataNeeded{ID: "rebiopsy", Item: "re-biopsy or retest of an accessible metastasis",
 			Why:    "Receptor results are discordant between specimens or over time; the most recent metastatic result governs meanwhile.",
 			Reason: "conflicting", Rules: []string{"C02"}, Source: Source{Refs: refs}})
@@ -212,7 +230,7 @@ func whenC03(s *state) bool {
 
 func thenC03(s *state) {
 	if s.metastatic() && !s.her2Known() && !s.pregnant {
-		s.message("stop", "HER2 status is unknown: HER2-positive disease is treated differently from the first line on, so no anticancer option is proposed until HER2 is known.", "C03")
+		s.message("stop", "HER2 status is unknown: order HER2 testing; HER2-positive disease is treated differently from the first line on, so no anticancer option is proposed until HER2 is known.", "C03")
 	}
 }
 
@@ -229,9 +247,9 @@ func thenC06(s *state) {
 
 func thenC07(s *state) {
 	if s.reg.aiRelapse12 {
-		s.message("info", "Relapse during or within 12 months of adjuvant aromatase inhibitor therapy: AI-resistant path (fulvestrant-based, H03).", "C07")
+		s.message("info", "Relapse during or within 12 months of adjuvant aromatase inhibitor therapy: follow the AI-resistant path (fulvestrant-based, H03).", "C07")
 	} else {
-		s.message("info", "No relapse on or within 12 months of an adjuvant aromatase inhibitor: endocrine-sensitive path (H02).", "C07")
+		s.message("info", "No relapse on or within 12 months of an adjuvant aromatase inhibitor: follow the endocrine-sensitive path (H02).", "C07")
 	}
 }
 
@@ -272,7 +290,7 @@ func thenCONT(s *state) {
 // HR-positive / HER2-negative rules.
 
 func thenH01(s *state) {
-	msg := "HR-positive/HER2-negative: endocrine-based therapy comes first"
+	msg := "HR-positive/HER2-negative: start with endocrine-based therapy"
 	if s.dis.call.Visceral {
 		msg += ", even with visceral metastases"
 	}
@@ -318,7 +336,7 @@ func thenH04(s *state) {
 		s.notProposed("aromatase inhibitor, fulvestrant, elacestrant", "ovarian function suppression declined: not effective with functioning ovaries (H04, C06)", "H04", "C06")
 		return
 	}
-	s.message("info", "Pre- or perimenopausal (or unknown status): ovarian function suppression with endocrine therapy and a CDK4/6 inhibitor, then managed as postmenopausal.", "H04")
+	s.message("info", "Pre- or perimenopausal (or unknown status): give ovarian function suppression with endocrine therapy and a CDK4/6 inhibitor, then manage as postmenopausal.", "H04")
 	s.notProposed("tamoxifen alone", "only if ovarian function suppression is declined; less effective (H04, ABC5 I/D)", "H04")
 }
 
@@ -547,11 +565,11 @@ func thenH16(s *state) {
 
 func thenP01(s *state) {
 	if s.her2Deferred() {
-		s.message("stop", "HER2-directed therapy deferred pending cardio-oncology review (LVEF < 40% or symptomatic heart failure).", "P01", "S02")
+		s.message("stop", "HER2-directed therapy deferred pending cardio-oncology review (LVEF < 40% or symptomatic heart failure): refer to cardio-oncology now.", "P01", "S02")
 		s.notProposed("HER2-directed antibody or ADC", "LVEF < 40% or symptomatic heart failure: deferred pending cardio-oncology review (S02)", "P01", "S02")
 		return
 	}
-	s.message("info", "HER2-positive: HER2-directed therapy in every line.", "P01")
+	s.message("info", "HER2-positive: give HER2-directed therapy in every line.", "P01")
 }
 
 func thenP02(s *state) {
@@ -645,7 +663,8 @@ func thenP06(s *state) {
 }
 
 func thenP07(s *state) {
-	s.notProposed("anthracycline (doxorubicin, epirubicin)", "never with a HER2-directed antibody: highest cardiomyopathy risk (P07)", "P07")
+	// Never with a HER2-directed antibody: the highest cardiomyopathy risk.
+	s.anthracyclineNotProposed("P07")
 }
 
 // Triple-negative rules.
@@ -712,15 +731,15 @@ func thenL07(s *state) {
 		}
 		s.add(Option{ID: "L07-bone-agent-continue", Title: "Continue " + name + " (bone-modifying agent already prescribed)", Category: "supportive",
 			Drugs: drugs(name), Rules: []string{"L07"},
-			Rationale: "Bone metastases with a bone-modifying agent already prescribed: continue it with calcium and vitamin D; do not add a second agent."},
+			Rationale: "Bone metastases with a bone-modifying agent already prescribed: continue it with calcium and vitamin D; do not add a second agent (guideline status to confirm)."},
 			90, FactUse{Fact: "current bone-modifying agent", Source: cur.Source})
 		return
 	}
 	s.add(Option{ID: "L07-bone-agent", Title: "Bone-modifying agent: zoledronic acid or denosumab", Category: "supportive",
 		Drugs: oneOf("bone", "zoledronic acid", "denosumab"), Rules: []string{"L07"},
-		Rationale: "Bone metastases: consider a bone-modifying agent with calcium and vitamin D, and a dental review before starting."}, 90)
+		Rationale: "Bone metastases: consider a bone-modifying agent with calcium and vitamin D, and a dental review before starting (guideline status to confirm)."}, 90)
 	s.out.monitoring = append(s.out.monitoring, Item{ID: "L07-dental", Kind: "referral", Rules: []string{"L07"}, Options: []string{"L07-bone-agent"},
-		Text: "Dental review before starting a bone-modifying agent; calcium and vitamin D supplementation.", Evidence: s.evidence("L07")})
+		Text: "Dental review before starting a bone-modifying agent; calcium and vitamin D supplementation (guideline status to confirm).", Evidence: s.evidence("L07")})
 }
 
 // currentBoneAgent is an active order for a bone-modifying agent whose

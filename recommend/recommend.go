@@ -38,24 +38,37 @@ func Recommend(f Facts, now time.Time, s Settings) Plan {
 
 	// The final safety guard, separate from the rules.
 	kept, removed := guard(st.out.options, st.out.flags, gatesOf(st))
+	for _, r := range removed {
+		// A running regimen is continued by policy, not proposed by a
+		// guideline rule: when it breaks a safety gate, the guard takes it
+		// out and the clinician is told to review it.
+		if r.OptionID == "CONT-current" {
+			st.message("warning", "The current regimen breaks a safety gate ("+r.Reason+"): review it now; no new line is proposed while it runs.", "CONT")
+		}
+	}
 	return st.assemble(kept, removed)
 }
 
 // receptorNeeds lists what the receptor derivations need, and the
 // hormone-receptor gate (section 8).
 func (s *state) receptorNeeds() {
+	// Without metastatic disease (C05) the receptors decide nothing here:
+	// asking for them would be noise.
+	if !s.metastatic() {
+		return
+	}
 	for _, l := range [][]DataNeeded{s.er.needed, s.pr.needed, s.her2.needed} {
 		for _, d := range l {
 			s.need(d)
 		}
 	}
-	if s.hr == "unknown" && s.dis.call.Metastatic {
+	if s.hr == "unknown" {
 		blocking := s.her2.status != ReceptorPositive
 		s.need(DataNeeded{ID: "hr-status", Item: "hormone-receptor status (ER and PR)",
 			Why:    "Neither ER nor PR is positive and at least one is missing: the tumour is not called triple-negative and no endocrine or triple-negative regimen is proposed until the missing test is done.",
 			Reason: "missing", Blocking: blocking, Rules: []string{"C01", "C02"}})
 		if blocking && s.her2Known() {
-			s.message("stop", "Hormone-receptor status unknown (neither ER nor PR positive, one missing): never called triple-negative; no endocrine or triple-negative regimen is proposed.", "C01")
+			s.message("stop", "Hormone-receptor status unknown (neither ER nor PR positive, one missing): order the missing test; the tumour is never called triple-negative and no endocrine or triple-negative regimen is proposed meanwhile.", "C01")
 		}
 	}
 }
@@ -119,6 +132,7 @@ func (s *state) assemble(kept []Option, removed []Removed) Plan {
 		f.Rules = sortedCopy(f.Rules)
 		flags = append(flags, f)
 	}
+	flags = mergeFlags(flags)
 	sort.SliceStable(flags, func(i, j int) bool {
 		if flags[i].ID != flags[j].ID {
 			return flags[i].ID < flags[j].ID
@@ -219,6 +233,84 @@ func (s *state) assemble(kept []Option, removed []Removed) Plan {
 		p.Continue = s.out.cont
 	}
 	return p
+}
+
+// severityOrder ranks severities for merging: the strongest wins.
+var severityOrder = map[Severity]int{SeverityInfo: 0, SeverityCaution: 1, SeverityBlock: 2}
+
+// mergeFlags gives every option at most one flag of each ID: flags of the
+// same ID naming the same option (S06 neutropenia and the sacituzumab boxed
+// warning; S08 diabetes, glucose above range and capivasertib; two
+// allergies) become one flag for the options they share, with the
+// strongest severity, every text and every rule. Plan-level flags (no
+// options) are kept as they are.
+func mergeFlags(in []Flag) []Flag {
+	var out []Flag
+	byID := map[string][]Flag{}
+	var order []string
+	for _, f := range in {
+		if len(f.Options) == 0 {
+			out = append(out, f)
+			continue
+		}
+		if _, ok := byID[f.ID]; !ok {
+			order = append(order, f.ID)
+		}
+		byID[f.ID] = append(byID[f.ID], f)
+	}
+	for _, id := range order {
+		group := byID[id]
+		if len(group) == 1 {
+			out = append(out, group[0])
+			continue
+		}
+		// Each option's signature is the set of flags naming it; options
+		// with the same signature share one (merged) flag.
+		sig := map[string][]int{}
+		var opts []string
+		for i, f := range group {
+			for _, o := range f.Options {
+				if _, ok := sig[o]; !ok {
+					opts = append(opts, o)
+				}
+				sig[o] = append(sig[o], i)
+			}
+		}
+		sort.Strings(opts)
+		merged := map[string]*Flag{}
+		var keys []string
+		for _, o := range opts {
+			key := fmt.Sprint(sig[o])
+			if m, ok := merged[key]; ok {
+				m.Options = append(m.Options, o)
+				continue
+			}
+			m := Flag{ID: id, Options: []string{o}}
+			for n, i := range sig[o] {
+				f := group[i]
+				if n == 0 {
+					m.Kind, m.Severity, m.Text, m.Source = f.Kind, f.Severity, f.Text, f.Source
+					m.Source.Refs = append([]string(nil), f.Refs...)
+				} else {
+					if severityOrder[f.Severity] > severityOrder[m.Severity] {
+						m.Severity = f.Severity
+					}
+					if !strings.Contains(m.Text, f.Text) {
+						m.Text += " " + f.Text
+					}
+					m.Refs = mergeRefs(m.Refs, f.Refs)
+				}
+				m.Rules = appendUnique(m.Rules, f.Rules...)
+			}
+			m.Rules = sortedCopy(m.Rules)
+			merged[key] = &m
+			keys = append(keys, key)
+		}
+		for _, k := range keys {
+			out = append(out, *merged[k])
+		}
+	}
+	return out
 }
 
 func sortedCopy(in []string) []string {

@@ -113,12 +113,12 @@ func ruleTable() []Rule {
 		{ID: "H13", Title: "HER2-low, endocrine-refractory, after chemotherapy", Proposes: "Trastuzumab deruxtecan",
 			Source: "ASCO HER2-negative rapid update 2022; DESTINY-Breast04", Year: 2022, Strength: "moderate; EB, B, Strong", Checked: true,
 			when: func(s *state) bool {
-				return s.hrPosHER2Neg() && s.her2.isLow && s.endocrineRefractory() && (s.reg.metChemoLines >= 1 || s.reg.chemoRelapse6) && !s.reg.exposure["fam-trastuzumab deruxtecan"]
+				return s.hrPosHER2Neg() && s.her2.isLow && s.endocrineRefractory() && (s.reg.metChemoLines >= 1 || s.reg.chemoRelapse6) && !s.reg.exposure["fam-trastuzumab deruxtecan"] && !s.her2Deferred()
 			}, then: thenH13},
 		{ID: "H14", Title: "HER2-low or ultralow after endocrine therapy, before chemotherapy", Proposes: "Trastuzumab deruxtecan before chemotherapy",
 			Source: "DESTINY-Breast06; FDA indication", Year: 2024, Strength: "ASCO grading not seen", Checked: true,
 			when: func(s *state) bool {
-				return s.hrPosHER2Neg() && (s.her2.isLow || s.her2.isUltralow) && s.reg.metEndoProg >= 1 && s.reg.metChemoLines == 0 && !s.reg.exposure["fam-trastuzumab deruxtecan"]
+				return s.hrPosHER2Neg() && (s.her2.isLow || s.her2.isUltralow) && s.reg.metEndoProg >= 1 && s.reg.metChemoLines == 0 && !s.reg.exposure["fam-trastuzumab deruxtecan"] && !s.her2Deferred()
 			}, then: thenH14},
 		{ID: "H15", Title: "Endocrine-refractory after two chemotherapy lines", Proposes: "Sacituzumab govitecan",
 			Source: "ASCO HER2-negative rapid update 2023; TROPiCS-02", Year: 2023, Strength: "medium; EB, B, Strong", Checked: true,
@@ -190,7 +190,7 @@ func ruleTable() []Rule {
 		{ID: "T05", Title: "TNBC HER2-low after chemotherapy", Proposes: "Trastuzumab deruxtecan",
 			Source: "ASCO 2022 rapid update; DESTINY-Breast04", Year: 2022, Strength: "moderate; EB, B, Strong", Checked: true,
 			when: func(s *state) bool {
-				return s.tnbcPathway() && s.her2.isLow && s.reg.metChemoLines >= 1 && !s.reg.exposure["fam-trastuzumab deruxtecan"]
+				return s.tnbcPathway() && s.her2.isLow && s.reg.metChemoLines >= 1 && !s.reg.exposure["fam-trastuzumab deruxtecan"] && !s.her2Deferred()
 			}, then: thenT05},
 		{ID: "T06", Title: "TNBC first line, PD-L1 negative: ADCs emerging", Proposes: "Information only: first-line ADCs are emerging; no drug proposed",
 			Source: "not verified in stored sources", Year: 2025, Strength: "†", Checked: false,
@@ -259,16 +259,16 @@ func ruleTable() []Rule {
 		// 3.6 Lifestyle, trials and process.
 		{ID: "L01", Title: "Physical activity", Proposes: "≥150 min/week moderate activity plus strength training twice a week, within tolerance; adapt to bone metastases",
 			Source: "ACS (Kushi 2012; Rock 2012)", Year: 2012, Strength: "guideline text", Checked: true,
-			when: func(*state) bool { return true }, then: thenL01},
+			when: func(s *state) bool { return !s.f.Patient.Deceased }, then: thenL01},
 		{ID: "L02", Title: "Weight and diet", Proposes: "Healthy weight; mostly vegetables, fruit and whole grains; limit red and processed meat",
 			Source: "ACS (Kushi 2012)", Year: 2012, Strength: "guideline text", Checked: true,
-			when: func(*state) bool { return true }, then: thenL02},
+			when: func(s *state) bool { return !s.f.Patient.Deceased }, then: thenL02},
 		{ID: "L03", Title: "Alcohol", Proposes: "Limit alcohol (at most 1 drink a day for women); avoiding it is safest",
 			Source: "ACS (Kushi 2012)", Year: 2012, Strength: "guideline text", Checked: true,
-			when: func(*state) bool { return true }, then: thenL03},
+			when: func(s *state) bool { return !s.f.Patient.Deceased }, then: thenL03},
 		{ID: "L04", Title: "Anxiety or depression", Proposes: "Yoga and mind-body practices as supportive care, never instead of therapy",
 			Source: "SIO (Greenlee 2017) with ASCO endorsement (Lyman 2018); SIO-ASCO (Carlson 2023)", Year: 2023, Strength: "graded in source (not captured)", Checked: true,
-			when: func(s *state) bool { return s.has(Anxiety) || s.has(Depression) }, then: thenL04},
+			when: func(s *state) bool { return !s.f.Patient.Deceased && (s.has(Anxiety) || s.has(Depression)) }, then: thenL04},
 		{ID: "L05", Title: "Clinical trials", Proposes: "Clinical-trial screening at every line",
 			Source: "HR+/HER2− MBC treatment algorithm (PMC6424488); CHU de Québec MBC guide", Year: 2019, Strength: "—", Checked: true,
 			when: func(s *state) bool { return s.metastatic() }, then: thenL05},

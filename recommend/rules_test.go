@@ -794,9 +794,10 @@ func scenarios() []scenario {
 			notProposed: []string{"endocrine therapy"},
 		},
 		{
-			name:      "deceased patient: no plan",
+			name:      "deceased patient: no plan, no lifestyle advice",
 			facts:     patient(func(f *Facts) { f.Patient.Deceased = true }),
 			fires:     []string{"C05"},
+			silent:    []string{"L01", "L02", "L03", "L04"},
 			noOptions: true,
 		},
 	}

@@ -197,7 +197,13 @@ func thenS02(s *state) {
 	}
 	s.item(&s.out.monitoring, Item{ID: "S02-cardio-oncology", Kind: "referral", Rules: []string{"S02"},
 		Text: "Cardio-oncology review (" + text + ") and an LVEF assessment."})
-	s.notProposed("anthracycline (doxorubicin, epirubicin)", "not proposed with "+text+" (S02)", "S02")
+	s.anthracyclineNotProposed("S02")
+	// T-DXd is the one HER2-directed drug of HER2-low or ultralow disease;
+	// section 8 defers HER2-directed ADCs with LVEF < 40% or symptomatic
+	// heart failure whatever the HER2 call.
+	if s.her2Deferred() && s.her2.status == ReceptorNegative && (s.her2.isLow || s.her2.isUltralow) {
+		s.notProposed("trastuzumab deruxtecan", "LVEF < 40% or symptomatic heart failure: deferred pending cardio-oncology review (S02)", "S02")
+	}
 	if s.lvef == nil {
 		s.need(DataNeeded{ID: "lvef", Item: "LVEF", Why: "Cardiac history recorded: assess LVEF.", Reason: "missing", Order: codeLVEF, Rules: []string{"S02"}})
 	}
@@ -210,7 +216,18 @@ func thenS03(s *state) {
 
 func thenS04(s *state) {
 	if len(s.out.ribociclib) > 0 {
-		s.notProposed("ribociclib", strings.Join(s.out.ribociclib, "; ")+": use palbociclib or abemaciclib (S04)", "S04")
+		// H05 has already said why tamoxifen keeps ribociclib out.
+		var why []string
+		for _, w := range s.out.ribociclib {
+			if !(s.out.fired["H05"] && w == "tamoxifen (H05)") {
+				why = append(why, w)
+			}
+		}
+		if len(why) > 0 {
+			s.notProposed("ribociclib", strings.Join(why, "; ")+": use palbociclib or abemaciclib (S04)", "S04")
+		} else {
+			s.notProposed("ribociclib", "", "S04")
+		}
 	}
 	ids := s.idsWithDrug("ribociclib")
 	if len(ids) == 0 {
@@ -368,7 +385,7 @@ func thenS09(s *state) {
 
 func thenS10(s *state) {
 	if s.pregnant {
-		s.message("stop", "Pregnancy recorded: no systemic drug is proposed automatically. The decision belongs to a multidisciplinary team (oncology and maternal-fetal medicine); chemotherapy after the first trimester is that team's call.", "S10")
+		s.message("stop", "Pregnancy recorded: no systemic drug is proposed automatically; refer to a multidisciplinary team (oncology and maternal-fetal medicine), which decides, including on chemotherapy after the first trimester.", "S10")
 		s.notProposed("systemic therapy", "pregnancy recorded: multidisciplinary decision (S10)", "S10")
 		s.item(&s.out.monitoring, Item{ID: "S10-mdt", Kind: "referral", Rules: []string{"S10"},
 			Text: "Multidisciplinary referral: oncology and maternal-fetal medicine."})
@@ -393,9 +410,9 @@ func thenS10(s *state) {
 func thenS11(s *state) {
 	ids := s.anticancerIDs()
 	s.flag(Flag{ID: "S11", Kind: "performance", Severity: SeverityCaution, Rules: []string{"S11"}, Options: ids,
-		Text: "ECOG ≥ 3 (or Karnofsky ≤ 40): the benefit of systemic therapy is limited; best supportive care first; prefer the least toxic option."})
+		Text: "ECOG ≥ 3 (or Karnofsky ≤ 40): the benefit of systemic therapy is limited; best supportive care first; prefer the least toxic option (guideline status to confirm)."})
 	s.item(&s.out.monitoring, Item{ID: "S11-palliative", Kind: "referral", Rules: []string{"S11"},
-		Text: "Palliative care referral; best supportive care first."})
+		Text: "Palliative care referral; best supportive care first (guideline status to confirm)."})
 	for i := range s.out.options {
 		o := &s.out.options[i]
 		switch o.Category {
@@ -566,7 +583,7 @@ func (s *state) freshness() {
 		s.staleLab("labs-liver", "liver tests (ALT, AST, bilirubin)", codeALT, "S05", LabALT, LabAST, LabBilirubin)
 		s.staleLab("labs-renal", "renal function (creatinine or eGFR)", codeCreat, "RENAL", LabCreatinine, LabEGFR)
 	}
-	if len(s.reg.stopNoReason) > 0 {
+	if len(s.reg.stopNoReason) > 0 && s.metastatic() {
 		m := s.reg.stopNoReason[0]
 		s.need(DataNeeded{ID: "stop-reason", Item: "why " + firstNonEmpty(strings.Join(m.Drugs, " + "), m.Name) + " was stopped",
 			Why: "A stopped order does not by itself mean progression; progression versus toxicity changes the next line.", Reason: "missing", Source: m.Source})

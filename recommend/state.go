@@ -475,7 +475,7 @@ func (s *state) ribociclibBlockers(tamoxifenPartner bool) []string {
 func (s *state) anthracyclineBlockers() []string {
 	var why []string
 	if s.her2.status == ReceptorPositive {
-		why = append(why, "HER2-directed antibody therapy (P07)")
+		why = append(why, "HER2-directed antibody therapy, the highest cardiomyopathy risk (P07)")
 	}
 	if !s.reg.lastTrastuzumab.IsZero() && s.reg.lastTrastuzumab.AddDate(0, 7, 0).After(s.now) {
 		why = append(why, "trastuzumab given within 7 months (label)")
