@@ -29,6 +29,11 @@ func TestWriteBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		scenarios, err := filepath.Glob(filepath.Join("..", "testdata", "careplan", "scenarios", "*.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, scenarios...)
 		if len(files) == 0 {
 			t.Skip("no golden CarePlans in fhir/testdata/careplan yet")
 		}
