@@ -254,7 +254,7 @@ func thenC07(s *state) {
 }
 
 func thenC08(s *state) {
-	s.message("warning", "Visceral crisis stated by the clinician: chemotherapy (or an ADC where indicated) is proposed instead of first-line endocrine therapy; re-evaluate endocrine therapy later.", "C08")
+	s.message("warning", "Visceral crisis stated by the clinician: chemotherapy (a combination when a rapid response is needed, or an ADC where indicated) is proposed instead of first-line endocrine therapy; re-evaluate endocrine therapy later.", "C08")
 	if s.hr == "positive" && s.her2.status == ReceptorNegative {
 		s.notProposed("endocrine therapy", "visceral crisis: chemotherapy first (C08)", "C08")
 	}
@@ -499,11 +499,14 @@ func (s *state) her2LowFact() FactUse {
 }
 
 func thenH13(s *state) {
+	why := "HER2-low, endocrine-refractory, after ≥1 chemotherapy for metastatic disease (DESTINY-Breast04: PFS 10.1 vs 5.4 mo). Check ILD history first (S07)."
+	if s.reg.metChemoLines == 0 {
+		why = "HER2-low, endocrine-refractory, recurrence ≤ 6 months after adjuvant chemotherapy (this criterion: guideline status to confirm; DESTINY-Breast04: PFS 10.1 vs 5.4 mo). Check ILD history first (S07)."
+	}
 	// S07: with interstitial lung disease T-DXd is usually avoided, so it
 	// is not the preferred option (it stays, with the S07 flag).
 	s.add(Option{ID: "H13-tdxd", Title: "Trastuzumab deruxtecan (HER2-low, after chemotherapy)", Category: "adc", Preferred: !s.has(ILD),
-		Drugs: drugs("fam-trastuzumab deruxtecan"), Rules: []string{"H13"},
-		Rationale: "HER2-low, endocrine-refractory, after ≥1 chemotherapy for metastatic disease (DESTINY-Breast04: PFS 10.1 vs 5.4 mo). Check ILD history first (S07)."}, 11, s.her2LowFact())
+		Drugs: drugs("fam-trastuzumab deruxtecan"), Rules: []string{"H13"}, Rationale: why}, 11, s.her2LowFact())
 }
 
 func thenH14(s *state) {
@@ -548,16 +551,23 @@ func thenH15(s *state) {
 		Rationale: "Endocrine-refractory HR+/HER2− after ≥2 chemotherapy lines (≥1 metastatic). Neutropenia and diarrhoea safeguards (S06, S09)."}, 22)
 }
 
+// crisisChemoTitle is the chemotherapy option's title in a visceral
+// crisis (C08): H16 and T02 keep single agents in preference to
+// combinations unless a rapid response is needed, which a crisis is.
+const crisisChemoTitle = "Chemotherapy: a single agent, or a combination when a rapid response is needed"
+
 func thenH16(s *state) {
 	prio, pref := 25, false
 	rules := []string{"H16"}
+	title := "Single-agent chemotherapy"
 	why := "Endocrine options exhausted: sequential single-agent chemotherapy; combinations only when a rapid response is needed."
 	if s.visceralCrisis() {
 		prio, pref = 5, true
 		rules = append(rules, "C08")
-		why = "Visceral crisis: chemotherapy instead of first-line endocrine therapy; re-evaluate endocrine therapy later."
+		title = crisisChemoTitle
+		why = "Visceral crisis: chemotherapy instead of first-line endocrine therapy; a rapid response is needed, so a combination may be chosen instead of a single agent (the drugs listed are the single-agent choices); re-evaluate endocrine therapy later."
 	}
-	s.add(Option{ID: "H16-chemo", Title: "Single-agent chemotherapy", Category: "chemotherapy", Preferred: pref,
+	s.add(Option{ID: "H16-chemo", Title: title, Category: "chemotherapy", Preferred: pref,
 		Drugs: s.chemoChoice(), Rules: rules, Rationale: why}, prio)
 }
 
@@ -687,9 +697,14 @@ func thenT02(s *state) {
 			Why: "CPS ≥ 10 opens first-line pembrolizumab + chemotherapy (T01).", Reason: "missing", Order: orderPDL1, Rules: []string{"T02"}})
 	}
 	pref := s.line == 1 && !s.optionExists("T01-pembro-chemo")
-	s.add(Option{ID: "T02-single-chemo", Title: "Single-agent chemotherapy", Category: "chemotherapy", Preferred: pref,
+	o := Option{ID: "T02-single-chemo", Title: "Single-agent chemotherapy", Category: "chemotherapy", Preferred: pref,
 		Drugs: s.chemoChoice(), Rules: []string{"T02"},
-		Rationale: "Triple-negative (or ER-low) disease, PD-L1 negative or unknown: single agents in preference to combinations unless a rapid response is needed."}, 20,
+		Rationale: "Triple-negative (or ER-low) disease, PD-L1 negative or unknown: single agents in preference to combinations unless a rapid response is needed."}
+	if s.visceralCrisis() {
+		o.Title, o.Rules = crisisChemoTitle, []string{"T02", "C08"}
+		o.Rationale = "Triple-negative (or ER-low) disease with a visceral crisis: a rapid response is needed, so a combination may be chosen instead of a single agent (the drugs listed are the single-agent choices)."
+	}
+	s.add(o, 20,
 		FactUse{Fact: "PD-L1 " + map[bool]string{true: "known", false: "unknown"}[known], Source: src})
 }
 

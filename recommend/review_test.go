@@ -23,6 +23,12 @@ func born(age int) func(*Facts) {
 	return func(f *Facts) { f.Patient.BirthDate = testNow.AddDate(-age, -2, 0).Format("2006-01-02") }
 }
 
+// her2Null: HER2 IHC 0 with no membrane staining (neither low nor ultralow).
+func her2Null(f *Facts) {
+	f.HER2 = []HER2Result{her2IHC(IHC0, "2026-10-01")}
+	f.HER2[0].Staining = "absent"
+}
+
 // noMenopauseRecord drops the menopausal and pregnancy records.
 func noMenopauseRecord(f *Facts) { f.Menopause, f.Pregnancy = nil, nil }
 
@@ -611,6 +617,50 @@ func reviewScenarios() []scenario {
 			},
 		},
 		{
+			name: "H15: adjuvant AC, then two endocrine lines and one metastatic capecitabine line: sacituzumab (adjuvant chemotherapy counts as one of the two lines)",
+			facts: patient(twoEndocrineLinesProgressed, her2Null, withMeds(
+				med("MedicationAdministration/ac", MedAdministration, "completed", monthsAgo(60), monthsAgo(56), "doxorubicin", "cyclophosphamide")),
+				func(f *Facts) {
+					f.Medications[2].Status, f.Medications[3].Status = "completed", "completed"
+					f.Medications[2].End, f.Medications[3].End = monthsAgo(6), monthsAgo(6)
+					f.Medications = append(f.Medications, med("MedicationRequest/cape", MedRequest, "completed", monthsAgo(6), ago(20), "capecitabine"))
+					f.DiseaseStatus = append(f.DiseaseStatus, worsened(monthsAgo(6)))
+				}),
+			fires:   []string{"H15", "H16"},
+			options: []string{"H15-sacituzumab", "H16-chemo"},
+			check:   func(t *testing.T, p Plan) { wantNoClass(t, p, classAnthra) },
+		},
+		{
+			name: "H15: two endocrine lines and one metastatic capecitabine line, no other chemotherapy: no sacituzumab yet (one chemotherapy line)",
+			facts: patient(twoEndocrineLinesProgressed, her2Null, func(f *Facts) {
+				f.Medications[2].Status, f.Medications[3].Status = "completed", "completed"
+				f.Medications[2].End, f.Medications[3].End = monthsAgo(6), monthsAgo(6)
+				f.Medications = append(f.Medications, med("MedicationRequest/cape", MedRequest, "completed", monthsAgo(6), ago(20), "capecitabine"))
+				f.DiseaseStatus = append(f.DiseaseStatus, worsened(monthsAgo(6)))
+			}),
+			fires:   []string{"H16"},
+			silent:  []string{"H15"},
+			options: []string{"H16-chemo"},
+			absent:  []string{"H15-sacituzumab"},
+		},
+		{
+			name: "H15: progression on sacituzumab after adjuvant AC and metastatic capecitabine: sacituzumab not proposed again",
+			facts: patient(twoEndocrineLinesProgressed, her2Null, withMeds(
+				med("MedicationAdministration/ac", MedAdministration, "completed", monthsAgo(60), monthsAgo(56), "doxorubicin", "cyclophosphamide")),
+				func(f *Facts) {
+					f.Medications[2].Status, f.Medications[3].Status = "completed", "completed"
+					f.Medications[2].End, f.Medications[3].End = monthsAgo(6), monthsAgo(6)
+					f.Medications = append(f.Medications,
+						med("MedicationRequest/cape", MedRequest, "completed", monthsAgo(6), monthsAgo(3), "capecitabine"),
+						med("MedicationAdministration/sg", MedAdministration, "completed", monthsAgo(3), ago(20), "sacituzumab govitecan"))
+					f.DiseaseStatus = append(f.DiseaseStatus, worsened(monthsAgo(6)), worsened(monthsAgo(3)))
+				}),
+			fires:  []string{"H16"},
+			silent: []string{"H15"},
+			absent: []string{"H15-sacituzumab"},
+			check:  func(t *testing.T, p Plan) { wantNoDrugs(t, p, "sacituzumab govitecan") },
+		},
+		{
 			name:    "H16: endocrine options exhausted, HER2-0, no prior anthracycline, LVEF 60%: single-agent chemotherapy including an anthracycline",
 			facts:   patient(twoEndocrineLinesProgressed, func(f *Facts) { f.HER2[0].IHC = IHC0; f.HER2[0].Staining = "absent" }),
 			fires:   []string{"H16"},
@@ -642,7 +692,35 @@ func reviewScenarios() []scenario {
 				wantNoClass(t, p, classCDK46)
 				wantNotProposed(t, p, "endocrine therapy", "visceral crisis")
 				wantMessage(t, p, "warning", "Visceral crisis")
+				o, _ := optionByID(p, "H16-chemo")
+				if !strings.Contains(o.Title, "combination when a rapid response is needed") || !contains(o.Rules, "C08") {
+					t.Errorf("H16 option got title %q, rules %v; want a combination allowed when a rapid response is needed (H16), with C08", o.Title, o.Rules)
+				}
 			},
+		},
+		{
+			name: "C08/T02: TNBC liver metastases with visceral crisis, PD-L1 CPS 3: chemotherapy, a combination allowed for a rapid response",
+			facts: patient(tnbc, metsSince(ago(12), "liver"), withCPS(3, ""), withVariants(variantAbsent("BRCA1", "germline")), func(f *Facts) {
+				f.Statements.VisceralCrisis = bp(true)
+			}),
+			fires:   []string{"C08", "T02"},
+			silent:  []string{"T01", "T04"},
+			options: []string{"T02-single-chemo"},
+			check: func(t *testing.T, p Plan) {
+				o, _ := optionByID(p, "T02-single-chemo")
+				if !strings.Contains(o.Title, "combination when a rapid response is needed") || !contains(o.Rules, "C08") {
+					t.Errorf("T02 option got title %q, rules %v; want a combination allowed when a rapid response is needed, with C08", o.Title, o.Rules)
+				}
+			},
+		},
+		{
+			name: "T04: TNBC after one metastatic line (paclitaxel), no adjuvant therapy: no sacituzumab yet (one systemic therapy)",
+			facts: patient(tnbc, metsSince(monthsAgo(8), "lung"), withVariants(variantAbsent("BRCA1", "germline")), withMeds(
+				med("MedicationAdministration/pac", MedAdministration, "completed", monthsAgo(8), monthsAgo(2), "paclitaxel")),
+				withStatus(worsened(ago(30)))),
+			fires:  []string{"T02", "T05"},
+			silent: []string{"T04"},
+			absent: []string{"T04-sacituzumab"},
 		},
 		{
 			name: "C08: HR+/HER2+ with visceral crisis: THP; no endocrine + HER2 option meant for indolent disease",

@@ -123,7 +123,11 @@ func ruleTable() []Rule {
 		{ID: "H15", Title: "Endocrine-refractory after two chemotherapy lines", Proposes: "Sacituzumab govitecan",
 			Source: "ASCO HER2-negative rapid update 2023; TROPiCS-02", Year: 2023, Strength: "medium; EB, B, Strong", Checked: true,
 			when: func(s *state) bool {
-				return s.hrPosHER2Neg() && s.endocrineRefractory() && s.reg.metChemoLines >= 1 && s.chemoLinesAll() >= 2
+				// ≥2 prior chemotherapy lines, ≥1 of them for metastatic
+				// disease: (neo)adjuvant chemotherapy counts as one line
+				// toward the two. Not again after sacituzumab.
+				return s.hrPosHER2Neg() && s.endocrineRefractory() && s.reg.metChemoLines >= 1 && s.chemoLinesAll() >= 2 &&
+					!s.reg.exposure["sacituzumab govitecan"]
 			}, then: thenH15},
 		{ID: "H16", Title: "Endocrine options exhausted or visceral crisis", Proposes: "Single-agent chemotherapy (capecitabine, a taxane, eribulin; anthracycline if not used and the heart allows)",
 			Source: "ASCO HER2-negative 2021 (Moy); ABC5", Year: 2021, Strength: "see T02", Checked: true,
@@ -186,7 +190,12 @@ func ruleTable() []Rule {
 			}, then: thenT03},
 		{ID: "T04", Title: "TNBC after two systemic therapies", Proposes: "Sacituzumab govitecan",
 			Source: "ASCO HER2-negative 2021; ASCENT", Year: 2021, Strength: "graded in Moy 2021 (grade not captured)", Checked: true,
-			when: func(s *state) bool { return s.tnbcPathway() && s.reg.lines >= 1 && s.systemicAll() >= 2 }, then: thenT04},
+			when: func(s *state) bool {
+				// ≥2 prior systemic therapies, ≥1 for metastatic disease
+				// ((neo)adjuvant therapy counts as one). Not again after
+				// sacituzumab.
+				return s.tnbcPathway() && s.reg.lines >= 1 && s.systemicAll() >= 2 && !s.reg.exposure["sacituzumab govitecan"]
+			}, then: thenT04},
 		{ID: "T05", Title: "TNBC HER2-low after chemotherapy", Proposes: "Trastuzumab deruxtecan",
 			Source: "ASCO 2022 rapid update; DESTINY-Breast04", Year: 2022, Strength: "moderate; EB, B, Strong", Checked: true,
 			when: func(s *state) bool {
