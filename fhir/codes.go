@@ -31,7 +31,7 @@ const (
 var knownSystems = map[string]bool{
 	sysLOINC: true, sysSNOMED: true, sysICD10CM: true, sysRxNorm: true, sysV3Interp: true, sysHGNC: true,
 	sysHGNCGene: true, sysNullFlav: true, sysICD10: true, sysCondClin: true, sysCondVerif: true, sysAJCC: true,
-	sysV2AbnFlag: true, sysV2Section: true,
+	sysV2AbnFlag: true, sysV2Section: true, sysICD10PCS: true,
 }
 
 // systemAliases maps other spellings of those systems (lower-cased, without
@@ -56,6 +56,8 @@ var systemAliases = map[string]string{
 	"http://cancerstaging.org": sysAJCC, "https://cancerstaging.org": sysAJCC,
 	"http://hl7.org/fhir/v2/0078": sysV2AbnFlag, "urn:oid:2.16.840.1.113883.12.78": sysV2AbnFlag,
 	"http://hl7.org/fhir/v2/0074": sysV2Section, "urn:oid:2.16.840.1.113883.12.74": sysV2Section,
+	// ICD-10-PCS (Oracle Health and C-CDA derived data send the OID).
+	"http://www.cms.gov/medicare/coding/icd10": sysICD10PCS, "urn:oid:2.16.840.1.113883.6.4": sysICD10PCS,
 }
 
 // obsKind classifies an Observation (or component) code.

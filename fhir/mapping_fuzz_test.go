@@ -28,6 +28,8 @@ var safeMessages = []string{
 	"cancelled",
 	"not a FHIR R4 resource type",
 	"another entry has the same type and id; the first one was read",
+	"pathology report without coded results",
+	"a contained resource without a valid id",
 }
 
 // reasonOK reports whether a skip reason follows one of the reader's

@@ -65,15 +65,24 @@ func (m *mapper) condition(r *Resource, c *r4.Condition) {
 		m.f.Cancer = append(m.f.Cancer, fin)
 	}
 
-	// Receptor status stated at the condition level (last resort).
+	// Receptor status stated at the condition level (last resort). A
+	// Condition coded twice for the same status (Z17.0 beside SNOMED
+	// 416053008) is one result; two different statuses stay two.
 	final := verif == "confirmed"
+	stated := map[[2]string]bool{}
+	receptor := func(marker, call string) {
+		if !stated[[2]string{marker, call}] {
+			stated[[2]string{marker, call}] = true
+			m.conditionReceptor(marker, call, fin, final)
+		}
+	}
 	for _, s := range snomed {
 		if d, ok := disorderReceptor[s]; ok {
-			m.conditionReceptor(d[0], d[1], fin, final)
+			receptor(d[0], d[1])
 		}
 		if s == "706970001" { // triple negative
 			for _, mk := range []string{"er", "pr", "her2"} {
-				m.conditionReceptor(mk, "negative", fin, final)
+				receptor(mk, "negative")
 			}
 		}
 		if bf, ok := brcaFindings[s]; ok {
@@ -90,7 +99,7 @@ func (m *mapper) condition(r *Resource, c *r4.Condition) {
 			}
 		}
 		if d, ok := icdReceptor[i]; ok {
-			m.conditionReceptor(d[0], d[1], fin, final)
+			receptor(d[0], d[1])
 		}
 	}
 

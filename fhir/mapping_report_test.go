@@ -238,3 +238,33 @@ func TestFetchRecordReadsReportResults(t *testing.T) {
 		t.Errorf("skipped %v; want none", f.Record.Skipped)
 	}
 }
+
+// Gaps the unseen patients 13–20 exposed.
+
+func TestConditionReceptorCodedTwice(t *testing.T) {
+	f := mapResources(t, cond("z17", "http://hl7.org/fhir/sid/icd-10-cm", "Z17.0",
+		`,"verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"confirmed"}]}`))
+	if len(f.ER) != 1 {
+		t.Fatalf("ER = %+v; want one", f.ER)
+	}
+	both := `{"resourceType":"Condition","id":"erpos","subject":{"reference":"Patient/p"},"onsetDateTime":"2018-05-20",
+		"verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"confirmed"}]},
+		"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"Z17.0"},{"system":"http://snomed.info/sct","code":"416053008"}]}}`
+	if f := mapResources(t, both); len(f.ER) != 1 || f.ER[0].Status != recommend.ReceptorPositive {
+		t.Errorf("Z17.0 beside 416053008: ER = %+v; want one positive result", f.ER)
+	}
+	clash := strings.Replace(both, "416053008", "441117001", 1)
+	if f := mapResources(t, clash); len(f.ER) != 2 {
+		t.Errorf("Z17.0 beside 441117001: ER = %+v; want both statuses kept (a conflict for the rules)", f.ER)
+	}
+}
+
+func TestOophorectomyICD10PCSByOID(t *testing.T) {
+	for _, system := range []string{"urn:oid:2.16.840.1.113883.6.4", "http://www.cms.gov/Medicare/Coding/ICD10"} {
+		f := mapResources(t, `{"resourceType":"Procedure","id":"bso","status":"completed","subject":{"reference":"Patient/p"},
+			"performedDateTime":"2026-06-18","code":{"coding":[{"system":"`+system+`","code":"0UT24ZZ"}]}}`)
+		if f.Oophorectomy == nil || f.Oophorectomy.Date != "2026-06-18" {
+			t.Errorf("%s 0UT24ZZ without text: oophorectomy %+v; want it read", system, f.Oophorectomy)
+		}
+	}
+}
