@@ -171,7 +171,7 @@ func (s *state) notProposed(drug, reason string, rules ...string) {
 // why anthracyclines are left out (S02, P07, section 8).
 func (s *state) anthracyclineNotProposed(rules ...string) {
 	if why := s.anthracyclineBlockers(); len(why) > 0 {
-		s.notProposed("anthracycline (doxorubicin, epirubicin)", "not proposed: "+strings.Join(why, "; "), rules...)
+		s.notProposed("anthracycline (doxorubicin, epirubicin)", strings.Join(why, "; "), rules...)
 	}
 }
 
