@@ -33,6 +33,9 @@ type fakeFHIR struct {
 	// parameter has this form: "reference" (Patient/{id}, as Medplum) or
 	// "bare" ({id}).
 	onlyForm string
+	// refuseWide, when set, answers Observation searches without a code or
+	// the laboratory category with this status (as Epic refuses them).
+	refuseWide int
 
 	mu      sync.Mutex
 	queries map[string][]url.Values
@@ -89,6 +92,10 @@ func (s *fakeFHIR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if st := s.status[parts[0]]; st != 0 {
 		writeJSON(w, st, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden"}]}`)
+		return
+	}
+	if s.refuseWide != 0 && parts[0] == "Observation" && len(parts) == 1 && q.Get("code") == "" && q.Get("category") != "laboratory" {
+		writeJSON(w, s.refuseWide, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"required"}]}`)
 		return
 	}
 	if len(parts) == 2 {
@@ -218,8 +225,8 @@ func TestFetchRecordWave(t *testing.T) {
 	if strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Errorf("searched %v; want %v", types, want)
 	}
-	if n := len(srv.queries["Observation"]); n != 3 {
-		t.Errorf("%d Observation searches; want 3 (two code lists and category laboratory)", n)
+	if n := len(srv.queries["Observation"]); n != 5 {
+		t.Errorf("%d Observation searches; want 5 (two code lists, category laboratory, categories survey/exam/social-history, and all)", n)
 	}
 	codes := map[string]bool{}
 	for _, q := range srv.queries["Observation"] {
@@ -330,8 +337,9 @@ func TestFetchRecordPatientFormAuto(t *testing.T) {
 		srv.onlyForm = "reference"
 		c := srv.start(t)
 		check(t, c)
-		if n := forms(srv); n[false] != 12 || n[true] != 12 {
-			t.Errorf("first read: %d bare and %d reference searches; want 12 and 12 (a bare wave, then the reference wave)", n[false], n[true])
+		w := len(patientSearches("mbc-01", PatientBareID))
+		if n := forms(srv); n[false] != w || n[true] != w {
+			t.Errorf("first read: %d bare and %d reference searches; want %d and %d (a bare wave, then the reference wave)", n[false], n[true], w, w)
 		}
 		// The client remembers the form: later reads, even concurrent ones,
 		// send only the reference form.
@@ -347,8 +355,8 @@ func TestFetchRecordPatientFormAuto(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if n := forms(srv); n[false] != 0 || n[true] != 48 {
-			t.Errorf("later reads: %d bare and %d reference searches; want 0 and 48", n[false], n[true])
+		if n := forms(srv); n[false] != 0 || n[true] != 4*w {
+			t.Errorf("later reads: %d bare and %d reference searches; want 0 and %d", n[false], n[true], 4*w)
 		}
 	})
 	t.Run("server that matches only patient={id}", func(t *testing.T) {
@@ -358,8 +366,9 @@ func TestFetchRecordPatientFormAuto(t *testing.T) {
 		c := srv.start(t)
 		check(t, c)
 		check(t, c)
-		if n := forms(srv); n[false] != 24 || n[true] != 0 {
-			t.Errorf("%d bare and %d reference searches; want 24 and 0", n[false], n[true])
+		w := len(patientSearches("mbc-01", PatientBareID))
+		if n := forms(srv); n[false] != 2*w || n[true] != 0 {
+			t.Errorf("%d bare and %d reference searches; want %d and 0", n[false], n[true], 2*w)
 		}
 	})
 	t.Run("patient with no resources on a bare-id server", func(t *testing.T) {
@@ -423,5 +432,31 @@ func TestFetchRecordReadsPanelMembers(t *testing.T) {
 	}
 	if rec.OtherSubject != 1 {
 		t.Errorf("other subject %d; want the member about someone else counted", rec.OtherSubject)
+	}
+}
+
+// TestFetchRecordOptionalSearchesCostNothing: a server that refuses the
+// wide Observation searches (Epic requires a category or code) or fails on
+// them still gives the record, with nothing listed as skipped for them.
+func TestFetchRecordOptionalSearchesCostNothing(t *testing.T) {
+	lib := loadLibrary(t)
+	a := lib.Scenarios[0]
+	for _, status := range []int{http.StatusBadRequest, http.StatusForbidden, http.StatusInternalServerError} {
+		srv := newFakeFHIR()
+		srv.load(t, a.Bundle)
+		c := srv.start(t)
+		srv.refuseWide = status
+		rec, err := c.FetchRecord(t.Context(), "mbc-01")
+		if err != nil {
+			t.Fatalf("status %d on the wide searches: %v; want the record", status, err)
+		}
+		if len(rec.Resources) == 0 {
+			t.Errorf("status %d on the wide searches: no resources; want the record", status)
+		}
+		for _, s := range rec.Skipped {
+			if strings.Contains(s.Resource, "search") {
+				t.Errorf("status %d on the wide searches: skipped %q; want nothing listed", status, s.Resource)
+			}
+		}
 	}
 }

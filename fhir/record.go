@@ -581,6 +581,11 @@ func observationCodeParams() (markers, clinical string) {
 type search struct {
 	typ string
 	q   url.Values
+	// optional searches widen the net (sites that code results locally or
+	// file them under other categories): a server may refuse them (Epic
+	// requires a category or code on Observation searches) and their
+	// failure costs nothing but what they would have found.
+	optional bool
 }
 
 // FetchRecord reads the patient's record in one parallel wave: the Patient,
@@ -672,18 +677,23 @@ func patientSearches(patientID string, form PatientParamForm) []search {
 	}
 	markers, clinical := observationCodeParams()
 	return []search{
-		{"Observation", url.Values{"patient": {pv}, "code": {markers}}},
-		{"Observation", url.Values{"patient": {pv}, "code": {clinical}}},
-		{"Observation", url.Values{"patient": {pv}, "category": {"laboratory"}}},
-		{"Condition", url.Values{"patient": {pv}}},
-		{"MedicationRequest", url.Values{"patient": {pv}}},
-		{"MedicationStatement", url.Values{"patient": {pv}}},
-		{"MedicationAdministration", url.Values{"patient": {pv}}},
-		{"Procedure", url.Values{"patient": {pv}}},
-		{"AllergyIntolerance", url.Values{"patient": {pv}}},
-		{"CarePlan", url.Values{"patient": {pv}}},
-		{"Specimen", url.Values{"patient": {pv}}},
-		{"DiagnosticReport", url.Values{"patient": {pv}}},
+		{typ: "Observation", q: url.Values{"patient": {pv}, "code": {markers}}},
+		{typ: "Observation", q: url.Values{"patient": {pv}, "code": {clinical}}},
+		{typ: "Observation", q: url.Values{"patient": {pv}, "category": {"laboratory"}}},
+		// ECOG, menopausal status and pregnancy often sit under survey, exam
+		// or social-history, with local codes only.
+		{typ: "Observation", q: url.Values{"patient": {pv}, "category": {"survey,exam,social-history"}}, optional: true},
+		// Everything else about the patient, where the server allows it.
+		{typ: "Observation", q: url.Values{"patient": {pv}}, optional: true},
+		{typ: "Condition", q: url.Values{"patient": {pv}}},
+		{typ: "MedicationRequest", q: url.Values{"patient": {pv}}},
+		{typ: "MedicationStatement", q: url.Values{"patient": {pv}}},
+		{typ: "MedicationAdministration", q: url.Values{"patient": {pv}}},
+		{typ: "Procedure", q: url.Values{"patient": {pv}}},
+		{typ: "AllergyIntolerance", q: url.Values{"patient": {pv}}},
+		{typ: "CarePlan", q: url.Values{"patient": {pv}}},
+		{typ: "Specimen", q: url.Values{"patient": {pv}}},
+		{typ: "DiagnosticReport", q: url.Values{"patient": {pv}}},
 	}
 }
 
@@ -716,6 +726,12 @@ func (c *Client) wave(ctx context.Context, searches []search, also func(context.
 		go func() {
 			defer wg.Done()
 			res, err := c.Search(ctx, s.typ, s.q)
+			if err != nil && s.optional && !errors.Is(err, ErrUnauthorized) && ctx.Err() == nil {
+				// An optional search that fails is as if it found nothing,
+				// whatever the reason (a refusal, a server error, a time-out
+				// of its own); an ended authorization still ends the read.
+				res, err = nil, nil
+			}
 			results[i] = searchResult{res, err}
 			if err != nil && fatalSearchError(err) {
 				cancel()
