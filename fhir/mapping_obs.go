@@ -1,10 +1,10 @@
 package fhir
 
 import (
-	"encoding/json"
 	"math"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/mbcplan/mbcplan/recommend"
@@ -84,10 +84,7 @@ func (v value) freeText() string {
 	return ""
 }
 
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
-}
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // classify returns what an Observation or component code measures: codes
 // first, then (for sites that use local codes) the code's text.

@@ -121,7 +121,9 @@ func newApp(ctx context.Context, cfg Config, base string, log *slog.Logger) (*ap
 		a.jwks = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Cache-Control", smart.JWKSCacheControl)
-			_, _ = w.Write([]byte(`{"keys":[]}`))
+			if _, err := w.Write([]byte(`{"keys":[]}`)); err != nil {
+				return // the client went away
+			}
 		})
 	}
 
@@ -153,7 +155,9 @@ func warnIfShared(log *slog.Logger, setting, path string) {
 
 func (a *app) close() {
 	if a.store != nil {
-		_ = a.store.Close()
+		if err := a.store.Close(); err != nil {
+			a.log.Error("closing the app store", "error", err.Error())
+		}
 	}
 }
 
