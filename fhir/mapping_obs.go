@@ -423,6 +423,36 @@ func percentFromText(t string) (p float64, below, ok bool) {
 	return v, false, true
 }
 
+// Cut-offs a bounded value ("<1 %", ">55 %") is judged against: ER/PR
+// positive at ≥1 % of nuclei and ER-low up to 10 % (REFERENCE.md 1.2, C01);
+// LVEF reassuring at ≥50 % (section 8).
+const (
+	receptorCutoff = 1.0
+	erLowMax       = 10.0
+	lvefCutoff     = 50.0
+)
+
+// comparatorOf is a quantity's comparator ("<", "<=", ">=", ">"), or "".
+func comparatorOf(q *r4.Quantity) string {
+	if q == nil || q.Comparator == nil {
+		return ""
+	}
+	return q.Comparator.Code()
+}
+
+// boundSide says on which side of cut (a threshold where values ≥ cut are
+// "above") every value allowed by "cmp v" lies: "above", "below", or ""
+// when the bound allows values on both sides.
+func boundSide(cmp string, v, cut float64) string {
+	switch {
+	case cmp == "<" && v <= cut, cmp == "<=" && v < cut:
+		return "below"
+	case cmp == ">" && v >= cut, cmp == ">=" && v >= cut:
+		return "above"
+	}
+	return ""
+}
+
 func percentStatus(p float64) recommend.ReceptorStatus {
 	if p >= 1 {
 		return recommend.ReceptorPositive
@@ -453,10 +483,18 @@ func (m *mapper) receptor(dst *[]recommend.ReceptorResult, percentCode bool, o *
 	// 3. percent of cells: the value (on a %-cells code or with unit %) or a component.
 	if v.q != nil && v.q.Value != nil && (percentCode || str(v.q.Unit) == "%" || str(v.q.Code) == "%") {
 		if p := number(v.q.Value); p != nil && *p >= 0 && *p <= 100 {
-			below := v.q.Comparator != nil && (v.q.Comparator.Code() == "<" || v.q.Comparator.Code() == "<=")
-			if below {
-				if *p <= 1 {
+			if cmp := comparatorOf(v.q); cmp != "" {
+				// A bound ("<1 %", ">90 %") decides the call only when every
+				// value it allows is on the same side of the 1 % cut-off; it
+				// is a percentage only when it cannot be ER-low either.
+				switch boundSide(cmp, *p, receptorCutoff) {
+				case "above":
+					set("positive", "percent")
+				case "below":
 					set("negative", "percent")
+				}
+				if (cmp == ">" || cmp == ">=") && *p > erLowMax {
+					res.Percent = p
 				}
 			} else {
 				res.Percent = p
@@ -1039,6 +1077,21 @@ func (m *mapper) lvef(v value, src recommend.Source, final bool) {
 		if val != nil && (unit == "1" || unit == "{ratio}" || unit == "ratio") && *val <= 1 {
 			p := math.Round(*val*100*1000) / 1000
 			val, unit = &p, "%"
+		}
+		// A bound is read as its value only when the value falls on the
+		// same side of the 50 % cut-off as every value the bound allows:
+		// "<55 %" is not a reassuring 55 %, ">30 %" not an adverse 30 %,
+		// and "<50 %" (adverse) cannot be written as 50 %.
+		if cmp := comparatorOf(v.q); cmp != "" && val != nil {
+			switch boundSide(cmp, *val, lvefCutoff) {
+			case "above":
+			case "below":
+				if *val >= lvefCutoff {
+					return
+				}
+			default:
+				return
+			}
 		}
 	} else if v.i != nil {
 		f := float64(*v.i)

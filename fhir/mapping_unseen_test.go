@@ -1,7 +1,9 @@
 package fhir
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/mbcplan/mbcplan/recommend"
 )
@@ -184,5 +186,75 @@ func TestValueEncodings(t *testing.T) {
 	}
 	if len(f.Medications) != 1 || len(f.Medications[0].Drugs) != 1 || f.Medications[0].Drugs[0] != "anastrozole" {
 		t.Errorf("Medications = %+v; want anastrozole from its SNOMED substance code", f.Medications)
+	}
+}
+
+// TestBoundedPercentages: a value given with a comparator (Oracle Health
+// sends "<1 %" and ">90 %") decides a cut-off only when every value it
+// allows is on one side of it (ER/PR ≥1 %, LVEF ≥50 %).
+func TestBoundedPercentages(t *testing.T) {
+	er := func(cmp string, v float64) string {
+		return fmt.Sprintf(`{"resourceType":"Observation","id":"er","status":"final","subject":{"reference":"Patient/p"},"effectiveDateTime":"2026-10-01",
+			"code":{"coding":[{"system":"http://loinc.org","code":"14228-1"}]},"valueQuantity":{"comparator":%q,"value":%v,"unit":"%%"}}`, cmp, v)
+	}
+	tests := []struct {
+		cmp     string
+		v       float64
+		want    recommend.ReceptorStatus
+		percent bool
+	}{
+		{"<", 1, recommend.ReceptorNegative, false},
+		{"<", 0.5, recommend.ReceptorNegative, false},
+		{"<=", 1, recommend.ReceptorUnknown, false}, // exactly 1 % is positive
+		{"<", 10, recommend.ReceptorUnknown, false},
+		{">", 0, recommend.ReceptorUnknown, false}, // 0.5 % is negative
+		{">=", 0.5, recommend.ReceptorUnknown, false},
+		{">=", 1, recommend.ReceptorPositive, false}, // positive, ER-low not excluded
+		{">", 5, recommend.ReceptorPositive, false},
+		{">", 90, recommend.ReceptorPositive, true},
+	}
+	for _, tt := range tests {
+		f := mapResources(t, er(tt.cmp, tt.v))
+		if len(f.ER) != 1 || f.ER[0].Status != tt.want || (f.ER[0].Percent != nil) != tt.percent {
+			t.Errorf("ER %s%v %%: %+v; want status %q, percent given %v", tt.cmp, tt.v, f.ER, tt.want, tt.percent)
+		}
+	}
+	lvef := func(cmp string, v float64) string {
+		unit := "%"
+		if v < 1 {
+			unit = "1" // a fraction
+		}
+		return fmt.Sprintf(`{"resourceType":"Observation","id":"ef","status":"final","subject":{"reference":"Patient/p"},"effectiveDateTime":"2026-10-01",
+			"code":{"coding":[{"system":"http://loinc.org","code":"8806-2"}]},"valueQuantity":{"comparator":%q,"value":%v,"unit":%q}}`, cmp, v, unit)
+	}
+	for _, tt := range []struct {
+		cmp  string
+		v    float64
+		read bool
+	}{{">", 55, true}, {">=", 50, true}, {"<", 55, false}, {">", 30, false}, {"<", 45, true}, {"<=", 50, false}, {"<", 50, false}, {"<", 0.45, true}} {
+		f := mapResources(t, lvef(tt.cmp, tt.v))
+		if got := len(f.LVEF) == 1; got != tt.read {
+			t.Errorf("LVEF %s%v %%: %+v; want read %v", tt.cmp, tt.v, f.LVEF, tt.read)
+		}
+	}
+}
+
+// TestEquivocalISHLabelNotPositive: Synthea labels a HER2/CEP17 ratio of
+// 1.8–2.2 "equivocal" (pre-2013 thresholds). With IHC 2+ and no copy
+// number the 2018 group cannot be set: the call is never positive.
+func TestEquivocalISHLabelNotPositive(t *testing.T) {
+	f := mapResources(t,
+		`{"resourceType":"Observation","id":"ihc","status":"final","subject":{"reference":"Patient/p"},"effectiveDateTime":"2026-10-01",
+		 "code":{"coding":[{"system":"http://loinc.org","code":"85319-2"}]},"valueCodeableConcept":{"coding":[{"system":"http://loinc.org","code":"LA11842-4"}],"text":"2+"}}`,
+		`{"resourceType":"Observation","id":"ish","status":"final","subject":{"reference":"Patient/p"},"effectiveDateTime":"2026-10-01",
+		 "code":{"coding":[{"system":"http://loinc.org","code":"85318-4"}]},"valueString":"Equivocal (HER2/CEP17 ratio 2.1)"}`)
+	p := recommend.Recommend(f, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), recommend.Settings{})
+	if p.Subtype.HER2.Value == "positive" {
+		t.Errorf("HER2 = %q (%s); want not positive from an 'equivocal' label", p.Subtype.HER2.Value, p.Subtype.HER2.Basis)
+	}
+	for _, h := range f.HER2 {
+		if h.ISH == recommend.ReceptorPositive {
+			t.Errorf("HER2 result %+v: ISH read as positive", h)
+		}
 	}
 }

@@ -32,7 +32,7 @@ var knownRuleGaps = map[string]string{}
 // staining is not ultralow; IHC 0 without a staining description is
 // unknown (section 8).
 var unseenUltralow = map[string]string{
-	"unseen-01": "no", "unseen-04": "unknown",
+	"unseen-01": "no", "unseen-04": "unknown", "unseen-21": "no", "unseen-24": "unknown",
 }
 
 // unseenDir finds testdata/unseen beside the patient library.
