@@ -3,6 +3,7 @@ package fhir
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -1043,4 +1044,42 @@ func carePlanSources(cp *r4.CarePlan) []string {
 		}
 	}
 	return refs
+}
+
+// Choice is a drug the clinician chose among an option's alternatives, as
+// a CarePlan records it.
+type Choice struct {
+	// Drug is the drug chosen, as the plan spells it.
+	Drug string `json:"drug"`
+	// From are the alternatives it was chosen from, Drug among them.
+	From []string `json:"from"`
+}
+
+// Choices reads what the draft's CarePlan records of the clinician's
+// choices among alternatives: each drug chosen ("Chosen by the clinician
+// from: …"), and whether alternatives are still open ("One of: …"), which
+// Accept refuses with ErrChoiceNeeded. The error is a CarePlan that cannot
+// be decoded.
+func (d *Draft) Choices() (chosen []Choice, open bool, err error) {
+	var cp r4.CarePlan
+	if err := json.Unmarshal(d.CarePlan, &cp); err != nil {
+		return nil, false, errors.New("fhir: draft choices: the CarePlan could not be decoded")
+	}
+	for _, a := range cp.Activity {
+		det := a.Detail
+		if det == nil || det.Description == nil {
+			continue
+		}
+		rest, found := strings.CutPrefix(*det.Description, chosenPrefix)
+		if !found {
+			continue
+		}
+		list, _, _ := strings.Cut(rest, "; ")
+		name, _ := productName(det)
+		if name == "" {
+			continue
+		}
+		chosen = append(chosen, Choice{Drug: name, From: strings.Split(list, altNameSeparator)})
+	}
+	return chosen, hasOpenChoice(&cp), nil
 }
