@@ -15,6 +15,10 @@ type Grant struct {
 	// and a plain-text body, as the SMART launcher's "fhir_401" simulation
 	// does (no OperationOutcome, no WWW-Authenticate).
 	PlainUnauthorized bool
+	// Unavailable makes every request with this token fail with 503 and an
+	// OperationOutcome (code transient), as a FHIR server that is down
+	// behind a working gateway answers.
+	Unavailable bool
 }
 
 // Authorizer checks a Bearer token. An error means the token is unknown or

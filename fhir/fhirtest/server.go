@@ -244,6 +244,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Grant, bo
 			return Grant{}, false
 		}
 		return Grant{}, false
+	case g.Unavailable:
+		writeOutcome(w, http.StatusServiceUnavailable, "transient", "the FHIR server is unavailable (simulated)")
+		return Grant{}, false
 	case g.Expired:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fhir", error="invalid_token", error_description="the access token has expired"`)
 		writeOutcome(w, http.StatusUnauthorized, "expired", "the access token has expired")

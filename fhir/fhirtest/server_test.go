@@ -341,6 +341,7 @@ func TestAuth(t *testing.T) {
 		"v1write-a":  {Patient: "pat-a", Scopes: []string{"patient/CarePlan.write", "patient/CarePlan.read"}},
 		"expired":    {Patient: "pat-a", Scopes: []string{"patient/*.read"}, Expired: true},
 		"fhir401":    {PlainUnauthorized: true},
+		"fhir503":    {Patient: "pat-a", Scopes: []string{"patient/*.read"}, Unavailable: true},
 	}
 	ts, _ := startServer(t, Options{Auth: auth})
 	planB := strings.Replace(newPlan, "Patient/pat-a", "Patient/"+patientB, 1)
@@ -352,6 +353,7 @@ func TestAuth(t *testing.T) {
 		{"no token", "", "GET", "/Observation?patient=pat-a", "", 401, -1},
 		{"unknown token", "nope", "GET", "/Observation?patient=pat-a", "", 401, -1},
 		{"expired token", "expired", "GET", "/Observation?patient=pat-a", "", 401, -1},
+		{"unavailable", "fhir503", "GET", "/Patient/pat-a", "", 503, -1},
 		{"metadata needs no token", "", "GET", "/metadata", "", 200, -1},
 		{"own patient", "v1-a", "GET", "/Patient/pat-a", "", 200, -1},
 		{"another patient", "v1-a", "GET", "/Patient/" + patientB, "", 403, -1},
@@ -388,7 +390,7 @@ func TestAuth(t *testing.T) {
 			if r.status != tt.status {
 				t.Fatalf("%s %s with %q: got %d; want %d (%s)", tt.method, tt.path, tt.token, r.status, tt.status, r.body)
 			}
-			if r.status == 401 || r.status == 403 {
+			if r.status == 401 || r.status == 403 || r.status == 503 {
 				if outcomeCode(r) == "" {
 					t.Errorf("got body %s; want an OperationOutcome", r.body)
 				}

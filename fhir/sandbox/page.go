@@ -33,6 +33,7 @@ func simulations() []simulation {
 		{smarttest.SimulateExpiredRegistrationToken, "token says the client registration expired (invalid_client)"},
 		{smarttest.SimulateExpiredRefreshToken, "refresh fails: the refresh token has expired"},
 		{smarttest.SimulateFHIR401, "every FHIR call answers 401 with a plain-text body"},
+		{smarttest.SimulateFHIR503, "every FHIR call answers 503: the EHR's FHIR server is unavailable"},
 	}
 }
 

@@ -353,6 +353,8 @@ func (a authorizer) Authorize(_ *http.Request, token string) (fhirtest.Grant, er
 	switch {
 	case errors.Is(err, smarttest.ErrSimulated401):
 		return fhirtest.Grant{PlainUnauthorized: true}, nil
+	case errors.Is(err, smarttest.ErrSimulated503):
+		return fhirtest.Grant{Unavailable: true}, nil
 	case errors.Is(err, smarttest.ErrExpiredToken):
 		return fhirtest.Grant{Expired: true}, nil
 	case err != nil:

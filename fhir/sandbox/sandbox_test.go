@@ -392,6 +392,22 @@ func TestSimulatedFHIR401(t *testing.T) {
 	}
 }
 
+func TestSimulatedFHIR503(t *testing.T) {
+	e := start(t, Config{})
+	tok := launchAndToken(t, e, "patient=mbc-01&sim=fhir_503", ehrScope)
+	for _, path := range []string{"/Patient/mbc-01", "/Observation?patient=mbc-01"} {
+		r := get(t, e.sb.Issuer()+path, tok.AccessToken)
+		if r.status != http.StatusServiceUnavailable {
+			t.Errorf("fhir_503: GET %s got %d; want 503", path, r.status)
+		}
+	}
+	// Another launch's token is not affected.
+	ok := launchAndToken(t, e, "patient=mbc-01", ehrScope)
+	if r := get(t, e.sb.Issuer()+"/Patient/mbc-01", ok.AccessToken); r.status != http.StatusOK {
+		t.Errorf("a launch without the simulation: got %d; want 200", r.status)
+	}
+}
+
 func TestCarePlanReadOnly(t *testing.T) {
 	e := start(t, Config{CarePlanReadOnly: true})
 	tok := launchAndToken(t, e, "patient=mbc-01", ehrScope)

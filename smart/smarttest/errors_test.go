@@ -460,6 +460,7 @@ func TestSimulations(t *testing.T) {
 		{SimulateExpiredRegistrationToken, "token", http.StatusUnauthorized, "invalid_client"},
 		{SimulateExpiredRefreshToken, "refresh", http.StatusUnauthorized, "invalid_grant"},
 		{SimulateFHIR401, "fhir", 0, ""},
+		{SimulateFHIR503, "fhir", 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.sim), func(t *testing.T) {
@@ -492,8 +493,12 @@ func TestSimulations(t *testing.T) {
 				refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.str("refresh_token")}}
 				wantError(t, f.post(refresh, []string{"secret-app", clientSecret}), tt.status, tt.code)
 			case "fhir":
-				if _, err := f.srv.Introspect(r.str("access_token")); !errors.Is(err, ErrSimulated401) {
-					t.Errorf("Introspect: got %v; want ErrSimulated401", err)
+				want := ErrSimulated401
+				if tt.sim == SimulateFHIR503 {
+					want = ErrSimulated503
+				}
+				if _, err := f.srv.Introspect(r.str("access_token")); !errors.Is(err, want) {
+					t.Errorf("Introspect: got %v; want %v", err, want)
 				}
 			}
 		})

@@ -71,6 +71,9 @@ var (
 	// ErrSimulated401: the token belongs to a launch that simulates FHIR
 	// calls answering 401.
 	ErrSimulated401 = errors.New("smarttest: simulated 401 for FHIR calls")
+	// ErrSimulated503: the token belongs to a launch that simulates an
+	// unavailable FHIR server (503 to every call).
+	ErrSimulated503 = errors.New("smarttest: simulated 503 for FHIR calls")
 )
 
 // Errors returned by NewLaunch.
@@ -154,13 +157,15 @@ const (
 	SimulateExpiredRefreshToken Simulation = "expired_refresh_token"
 	// At Introspect: ErrSimulated401, so that FHIR calls answer 401.
 	SimulateFHIR401 Simulation = "fhir_401"
+	// At Introspect: ErrSimulated503, so that FHIR calls answer 503.
+	SimulateFHIR503 Simulation = "fhir_503"
 )
 
 func (sim Simulation) known() bool {
 	switch sim {
 	case SimulateNone, SimulateInvalidClientID, SimulateInvalidRedirectURI, SimulateInvalidScope,
 		SimulateInvalidClientSecret, SimulateInvalidClient, SimulateInvalidJTI,
-		SimulateExpiredRegistrationToken, SimulateExpiredRefreshToken, SimulateFHIR401:
+		SimulateExpiredRegistrationToken, SimulateExpiredRefreshToken, SimulateFHIR401, SimulateFHIR503:
 		return true
 	}
 	return false
@@ -429,8 +434,8 @@ func (s *Server) NewLaunch(lc LaunchContext) (string, error) {
 
 // Introspect reports what an access token allows. It returns
 // ErrInvalidToken for a token it never issued (or revoked),
-// ErrExpiredToken for an expired one, and ErrSimulated401 for a token of a
-// launch that simulates FHIR calls answering 401.
+// ErrExpiredToken for an expired one, and ErrSimulated401 (ErrSimulated503)
+// for a token of a launch that simulates FHIR calls answering 401 (503).
 func (s *Server) Introspect(token string) (Grant, error) {
 	s.mu.Lock()
 	rec, ok := s.tokens[token]
@@ -442,8 +447,11 @@ func (s *Server) Introspect(token string) (Grant, error) {
 	if !now.Before(rec.grant.Expires) {
 		return Grant{}, ErrExpiredToken
 	}
-	if rec.sim == SimulateFHIR401 {
+	switch rec.sim {
+	case SimulateFHIR401:
 		return Grant{}, ErrSimulated401
+	case SimulateFHIR503:
+		return Grant{}, ErrSimulated503
 	}
 	g := rec.grant
 	g.Scopes = slices.Clone(g.Scopes)
