@@ -13,7 +13,6 @@
     draft: null,  // draftView or null
     chosen: "",   // the option id the clinician chose
     choices: {},  // choice group → the drug chosen among the option's alternatives
-    draftChoicesComplete: null, // whether the draft was written with a drug for every group
     busy: false,
     refs: {}      // FHIR reference → what the record says, for the source list
   };
@@ -91,8 +90,10 @@
         title = "Session ended";
         hint = "What was already written (a draft, an acceptance) is kept.";
       } else if (ehrKinds[kind]) {
+        // The plan could not be loaded: say that, in one calm sentence.
         title = "EHR unreachable";
-        hint = "The patient's record could not be read. Try again in a moment; if it persists, tell your EHR support.";
+        message = "The patient's record could not be read from the EHR just now.";
+        hint = "Try again in a moment; if it keeps happening, give your EHR support the reference below.";
       } else if (kind === "network") {
         title = "mbcplan unreachable";
       }
@@ -103,8 +104,10 @@
       $("fatal-retry").hidden = relaunchKinds[kind] || !retry;
       $("fatal").hidden = false;
       $("fatal").setAttribute("data-kind", kind);
+      if (!$("fatal-retry").hidden) { $("fatal-retry").focus(); }
       $("plan").hidden = true;
       $("alert").hidden = true;
+      $("skip").hidden = true; // nothing to skip to without a plan
       showStatus("");
       retryAction = retry || null;
       return;
@@ -129,6 +132,7 @@
     return api("GET", "/plan" + (refresh ? "?refresh=1" : "")).then(function (res) {
       if (!res.ok) { showError(res.body, function () { loadPlan(refresh); }); return; }
       $("fatal").hidden = true;
+      $("skip").hidden = false;
       clearAlert();
       receive(res.body, !state.plan);
       showStatus(refresh ? "The record was read again; the plan is up to date." : "Plan ready.");
@@ -145,6 +149,11 @@
       applyContext(state.context);
       fillStatements(state.plan.statements || {});
       if (state.draft && state.draft.optionId && !state.chosen) { state.chosen = state.draft.optionId; }
+      // After a reload the choices come back from the written draft.
+      if (state.draft && state.draft.optionId === state.chosen && state.draft.choices) {
+        state.choices = {};
+        Object.keys(state.draft.choices).forEach(function (g) { state.choices[g] = state.draft.choices[g]; });
+      }
       if (state.draft && state.draft.note && !$("note").value) { $("note").value = state.draft.note; }
     }
     renderPlan();
@@ -753,14 +762,19 @@
     $("accept").disabled = state.busy;
     $("reject").disabled = state.busy;
     var box = clear($("draft-state"));
-    $("choice-note").hidden = !(open && state.draftChoicesComplete === false);
+    var openChoices = !!(open && d.openChoices);
+    $("choice-note").hidden = !openChoices;
+    $("write-again").disabled = state.busy || !opt || !d || opt.id !== d.optionId || !choicesComplete();
     if (!d) { return; }
     var chosenTitle = list(state.plan.options).filter(function (o) { return o.id === d.optionId; })[0];
+    var chosenDrugs = Object.keys(d.choices || {}).sort().map(function (g) { return d.choices[g]; });
     append(box, el("p", { id: "draft-status", className: "draft-status status-" + d.status, "data-status": d.status, "data-where": d.where },
       el("strong", null, statusText[d.status] || d.status)),
     el("p", { id: "draft-where" }, whereText(d)),
     el("dl", { className: "facts small" },
       el("dt", null, "Option"), el("dd", null, chosenTitle ? chosenTitle.title : d.optionId),
+      chosenDrugs.length ? [el("dt", null, "Chosen drugs"), el("dd", { id: "draft-choices" }, chosenDrugs.join(", "))] : null,
+      d.openChoices ? [el("dt", null, "Alternatives"), el("dd", { id: "draft-open-choices" }, "still open (“one of …”)")] : null,
       d.note ? [el("dt", null, "Note"), el("dd", { id: "draft-note" }, d.note)] : null,
       el("dt", null, "Identifier"), el("dd", null, el("code", null, d.identifier || "—")),
       el("dt", null, "Version"), el("dd", null, el("code", { id: "draft-version" }, d.version || "—"))),
@@ -787,7 +801,7 @@
       if (!res.ok) {
         showError(res.body);
         if (res.body.error === "choice-needed") {
-          state.draftChoicesComplete = false;
+          if (state.draft) { state.draft.openChoices = true; }
           renderDraft();
           var first = Array.prototype.filter.call(document.querySelectorAll("#choices select"), function (s) { return !s.value; })[0];
           if (first) { first.focus(); }
@@ -817,9 +831,7 @@
     var body = { optionId: state.chosen, note: $("note").value };
     if (Object.keys(state.choices).length) { body.choices = state.choices; }
     draftCall("/draft", body, function () {
-      state.draftChoicesComplete = complete;
-      renderDraft();
-      showStatus("Draft written.");
+      showStatus(complete ? "Draft written." : "Draft written; alternatives are still open.");
     });
   }
 
@@ -930,6 +942,7 @@
       if (f.name) { f.addEventListener("change", sendStatements); }
     });
     $("write-draft").addEventListener("click", writeDraft);
+    $("write-again").addEventListener("click", writeDraft);
     $("refresh").addEventListener("click", function () { loadPlan(true); });
     $("save-note").addEventListener("click", saveNote);
     $("accept").addEventListener("click", accept);

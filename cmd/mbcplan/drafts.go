@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/mbcplan/mbcplan/fhir"
+	"github.com/mbcplan/mbcplan/recommend"
 )
 
 // draftView is a draft as the UI sees it.
@@ -24,6 +26,12 @@ type draftView struct {
 	Created    bool     `json:"created"`
 	Replaced   []string `json:"replaced,omitempty"`
 	Warnings   []string `json:"warnings,omitempty"`
+	// Choices are the clinician's choices the CarePlan records: choice
+	// group → drug, as in the draft request.
+	Choices map[string]string `json:"choices,omitempty"`
+	// OpenChoices: the CarePlan still lists alternatives ("one of …"), so
+	// it cannot be accepted before it is written again with choices.
+	OpenChoices bool `json:"openChoices"`
 }
 
 // carePlanHead is what the view reads from a CarePlan.
@@ -44,7 +52,9 @@ type carePlanHead struct {
 	} `json:"extension"`
 }
 
-func viewOf(d *fhir.Draft) *draftView {
+// viewOf is the draft as the UI sees it; p, when known, is the plan whose
+// choice groups key the draft's choices.
+func viewOf(d *fhir.Draft, p *recommend.Plan) *draftView {
 	if d == nil {
 		return nil
 	}
@@ -64,7 +74,58 @@ func viewOf(d *fhir.Draft) *draftView {
 			}
 		}
 	}
+	if chosen, open, err := d.Choices(); err == nil {
+		v.OpenChoices = open
+		for _, c := range chosen {
+			if v.Choices == nil {
+				v.Choices = map[string]string{}
+			}
+			v.Choices[choiceGroupOf(p, v.OptionID, c)] = c.Drug
+		}
+	}
 	return v
+}
+
+// choiceGroupOf is the choice group of a chosen drug: the group of the
+// draft's option in p holding the drug, else the first such group of
+// another option. Without one (no plan, or a plan that no longer offers
+// the drug) the alternatives it was chosen from name the group.
+func choiceGroupOf(p *recommend.Plan, optionID string, c fhir.Choice) string {
+	if p != nil {
+		var other string
+		for _, o := range p.Options {
+			for _, d := range o.Drugs {
+				if d.Choice == "" || d.Name != c.Drug {
+					continue
+				}
+				if o.ID == optionID {
+					return d.Choice
+				}
+				if other == "" {
+					other = d.Choice
+				}
+			}
+		}
+		if other != "" {
+			return other
+		}
+	}
+	return strings.Join(c.From, " / ")
+}
+
+// viewFor is viewOf with the plan of the session's facts, when they were
+// read already: a view never reads the record.
+func (a *app) viewFor(s *session, d *fhir.Draft) *draftView {
+	s.mu.Lock()
+	cached, st := s.facts, s.statements
+	s.mu.Unlock()
+	if cached == nil {
+		return viewOf(d, nil)
+	}
+	f := *cached
+	f.Statements = st
+	p := recommend.Recommend(f, a.now(), a.settings)
+	return viewOf(d, &p)
 }
 
 func lastIndexByte(s string, b byte) int {
@@ -117,7 +178,7 @@ func (a *app) currentDraft(ctx context.Context, s *session) *draftView {
 	if err != nil {
 		return nil
 	}
-	v := viewOf(d)
+	v := a.viewFor(s, d)
 	if v.Subject != patientRef(s) {
 		// Never show a draft about anyone but the launch's patient.
 		return nil
@@ -143,7 +204,7 @@ func (a *app) checkDraftSubject(ctx context.Context, s *session, id string) erro
 	if err != nil {
 		return err
 	}
-	if viewOf(d).Subject != patientRef(s) {
+	if viewOf(d, nil).Subject != patientRef(s) {
 		return errDraftOtherPatient
 	}
 	return nil
@@ -197,7 +258,7 @@ func (a *app) postDraft(c *gin.Context) {
 	s.draftID, s.draftWhere = d.ID, d.Where
 	s.mu.Unlock()
 	a.metrics.event("draft_written_" + d.Where)
-	c.JSON(http.StatusOK, gin.H{"draft": viewOf(d)})
+	c.JSON(http.StatusOK, gin.H{"draft": viewOf(d, &p)})
 }
 
 type editRequest struct {
@@ -250,7 +311,7 @@ func (a *app) postEdit(c *gin.Context) {
 		if err != nil {
 			return nil, err
 		}
-		return gin.H{"draft": viewOf(d)}, nil
+		return gin.H{"draft": a.viewFor(sessionOf(c), d)}, nil
 	})
 }
 
@@ -268,7 +329,7 @@ func (a *app) postAccept(c *gin.Context) {
 		if acc.Note != nil {
 			accepted["documentReference"] = gin.H{"id": acc.Note.ID, "where": acc.Note.Where}
 		}
-		return gin.H{"draft": viewOf(&acc.Proposal), "accepted": accepted}, nil
+		return gin.H{"draft": a.viewFor(sessionOf(c), &acc.Proposal), "accepted": accepted}, nil
 	})
 }
 
@@ -283,7 +344,7 @@ func (a *app) postReject(c *gin.Context) {
 		if err != nil {
 			return nil, err
 		}
-		return gin.H{"draft": viewOf(d)}, nil
+		return gin.H{"draft": a.viewFor(sessionOf(c), d)}, nil
 	})
 }
 
@@ -312,7 +373,7 @@ func (a *app) respondWriteError(c *gin.Context, err error) {
 					d.Identifier = id.System + "|" + id.Value
 				}
 			}
-			cur = viewOf(d)
+			cur = a.viewFor(sessionOf(c), d)
 		}
 		c.AbortWithStatusJSON(http.StatusConflict, gin.H{
 			"error":     "conflict",

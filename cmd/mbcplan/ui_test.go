@@ -288,6 +288,8 @@ func (tb *tab) waitFor(t *testing.T, what, cond string) {
 type draftAnswer struct {
 	Draft *struct {
 		ID, Version, Status, Where, Subject, OptionID, Note string
+		Choices                                             map[string]string
+		OpenChoices                                         bool
 	} `json:"draft"`
 	Plan struct {
 		Patient struct{ Ref string } `json:"patient"`
@@ -777,6 +779,7 @@ func TestBrowserErrorsAreClinicianPages(t *testing.T) {
 	if !regexp.MustCompile(`Reference: [0-9a-f]{8,}`).MatchString(got) {
 		t.Errorf("error panel = %q; want a request reference", got)
 	}
+	checkAccessibility(t, b)
 	b.screenshot(t, "error.png")
 }
 
@@ -878,4 +881,198 @@ func (tb *tab) frameTab(t *testing.T, prefix string) *tab {
 		}
 	}
 	return nil
+}
+
+// TestBrowserChoicesAfterReload: the draft panel reads the clinician's
+// choices back from the written CarePlan, so a reload neither loses them nor
+// hides that alternatives are still open.
+func TestBrowserChoicesAfterReload(t *testing.T) {
+	s := startServer(t)
+	b := newBrowser(t)
+	launch := b.launchFromLauncher(t, s, "mbc-01", false)
+
+	// A draft that keeps the alternatives open, then a reload.
+	b.do(t, "choose the preferred option and write", chromedp.Click(chromedp.CSS(`label[for="opt-H02-nsai-cdk46"]`)),
+		chromedp.Click(chromedp.CSS("#write-draft")))
+	b.wait(t, `#draft-status[data-status="draft"]`)
+	b.do(t, "reload", chromedp.Reload())
+	b.wait(t, `#draft-status[data-status="draft"]`)
+	b.wait(t, "#choice-note")
+	if got := b.text(t, "#draft-open-choices"); !strings.Contains(got, "still open") {
+		t.Errorf("draft panel says %q about alternatives; want them still open", got)
+	}
+	if b.visible(t, "#draft-choices") {
+		t.Errorf("chosen drugs shown for a draft written without choices")
+	}
+	if got := b.eval(t, `String(document.getElementById("write-again").disabled)`); got != "true" {
+		t.Errorf("'write again' enabled before a drug of each group is chosen")
+	}
+	if d := draftOf(t, s, launch).Draft; d == nil || !d.OpenChoices || len(d.Choices) != 0 {
+		t.Fatalf("API draft = %+v; want openChoices and no choices", d)
+	}
+
+	// Choose, write again from the note's button, reload: the choices stay.
+	b.do(t, "choose letrozole and palbociclib",
+		chromedp.SetValue(chromedp.CSS("#choice-nsai"), "letrozole"), dispatchChange("#choice-nsai"),
+		chromedp.SetValue(chromedp.CSS("#choice-cdk46"), "palbociclib"), dispatchChange("#choice-cdk46"))
+	b.do(t, "write the draft again with the choices", chromedp.Click(chromedp.CSS("#write-again")))
+	b.waitFor(t, "the draft with choices", `document.getElementById("choice-note").hidden && !!document.getElementById("draft-choices")`)
+	b.do(t, "reload", chromedp.Reload())
+	b.wait(t, "#draft-choices")
+	if got := b.text(t, "#draft-choices"); got != "palbociclib, letrozole" {
+		t.Errorf("chosen drugs after a reload = %q; want \"palbociclib, letrozole\"", got)
+	}
+	for css, want := range map[string]string{"#choice-nsai": "letrozole", "#choice-cdk46": "palbociclib"} {
+		if got := b.eval(t, fmt.Sprintf(`document.querySelector(%q).value`, css)); got != want {
+			t.Errorf("after a reload %s = %q; want %q", css, got, want)
+		}
+	}
+	if b.visible(t, "#choice-note") || b.visible(t, "#draft-open-choices") {
+		t.Errorf("alternatives still said to be open after writing with choices")
+	}
+	d := draftOf(t, s, launch).Draft
+	if d == nil || d.OpenChoices || d.Choices["nsai"] != "letrozole" || d.Choices["cdk46"] != "palbociclib" {
+		t.Fatalf("API draft = %+v; want choices nsai=letrozole, cdk46=palbociclib and none open", d)
+	}
+	if n := checkAccessibility(t, b); n < 20 {
+		t.Errorf("the Tab key reached %d elements of the plan page; want its links, options, choices and buttons", n)
+	}
+	b.screenshot(t, "draft-choices.png")
+
+	b.do(t, "accept", chromedp.Click(chromedp.CSS("#accept")))
+	b.wait(t, "#accepted-where")
+	if got := b.attr(t, "#draft-status", "data-status"); got != "completed" {
+		t.Errorf("proposal status after accept = %q; want completed", got)
+	}
+	if got := b.text(t, "#draft-choices"); got != "palbociclib, letrozole" {
+		t.Errorf("chosen drugs after accepting = %q; want \"palbociclib, letrozole\"", got)
+	}
+	b.noConsoleErrors(t)
+}
+
+// TestBrowserEHRUnreachable: the EHR's FHIR server answers 503 to every
+// call of this launch. The clinician sees one calm sentence, a reference
+// and Try again, and nothing of what went wrong inside.
+func TestBrowserEHRUnreachable(t *testing.T) {
+	s := startServer(t)
+	b := newBrowser(t)
+	b.do(t, "launch with FHIR 503", chromedp.Navigate(s.base+"/sandbox/launch?patient=mbc-01&sim=fhir_503"))
+	b.wait(t, "#fatal")
+	if got := b.attr(t, "#fatal", "data-kind"); got != "ehr-unreachable" {
+		t.Errorf("error kind = %q; want ehr-unreachable", got)
+	}
+	if got := b.text(t, "#fatal-title"); got != "EHR unreachable" {
+		t.Errorf("title = %q; want \"EHR unreachable\"", got)
+	}
+	msg := b.text(t, "#fatal-message")
+	if !regexp.MustCompile(`^[A-Z][^.!?]*\.$`).MatchString(msg) {
+		t.Errorf("message = %q; want one sentence", msg)
+	}
+	ref := b.text(t, "#fatal-ref")
+	if !regexp.MustCompile(`^[0-9a-f]{8,}$`).MatchString(ref) {
+		t.Errorf("reference = %q; want a request id", ref)
+	}
+	if got := b.text(t, "#fatal-retry"); got != "Try again" {
+		t.Errorf("retry button = %q; want \"Try again\"", got)
+	}
+	if got := b.eval(t, `document.activeElement ? document.activeElement.id : ""`); got != "fatal-retry" {
+		t.Errorf("focus on %q; want it on Try again", got)
+	}
+	if b.visible(t, "#plan") {
+		t.Errorf("the plan is shown although the record could not be read")
+	}
+	page := b.eval(t, `document.body.innerText`)
+	for _, internal := range []string{"503", "Service Unavailable", "OperationOutcome", "transient", "simulated",
+		"fhir:", "smarttest", "goroutine", ".go:", "Bearer", "Patient/mbc-01", "/sandbox/fhir", "gave up"} {
+		if strings.Contains(page, internal) {
+			t.Errorf("the page shows %q:\n%s", internal, page)
+		}
+	}
+	if n := checkAccessibility(t, b); n != 1 {
+		t.Errorf("the Tab key reached %d elements of the error panel; want Try again alone", n)
+	}
+	b.screenshot(t, "ehr-unreachable.png")
+
+	// Try again asks again: still unreachable, under a new reference.
+	b.do(t, "try again", chromedp.Click(chromedp.CSS("#fatal-retry")))
+	b.waitFor(t, "a new reference", fmt.Sprintf(`document.getElementById("fatal-ref").textContent !== %q && !document.getElementById("fatal").hidden`, ref))
+	b.noConsoleErrors(t, "status of 502")
+}
+
+// a11yJS lists what fails basic accessibility checks on the page: form
+// controls without a label, buttons and links without a name, ids used
+// twice.
+const a11yJS = `(function () {
+  var out = [];
+  function name(e) {
+    var by = e.getAttribute("aria-labelledby");
+    if (by) { return by.split(/\s+/).map(function (id) { var l = document.getElementById(id); return l ? l.textContent : ""; }).join(" ").trim(); }
+    return (e.getAttribute("aria-label") || e.textContent || e.getAttribute("title") || "").trim();
+  }
+  function what(e) { return e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.name ? "[name=" + e.name + "]" : ""); }
+  document.querySelectorAll("input, select, textarea").forEach(function (e) {
+    if (e.type === "hidden") { return; }
+    var labelled = Array.prototype.some.call(e.labels || [], function (l) { return l.textContent.trim() !== ""; });
+    if (!labelled && !name(e)) { out.push("form control without a label: " + what(e)); }
+    if (e.tagName === "SELECT" && name(e) && !labelled && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby")) {
+      out.push("select named only by its options: " + what(e));
+    }
+  });
+  document.querySelectorAll("button, [role=button]").forEach(function (e) {
+    if (!name(e)) { out.push("button without a name: " + what(e)); }
+  });
+  document.querySelectorAll("a[href]").forEach(function (e) {
+    if (!name(e)) { out.push("link without a name: " + what(e)); }
+  });
+  var seen = {};
+  document.querySelectorAll("[id]").forEach(function (e) {
+    if (seen[e.id]) { out.push("id used twice: " + e.id); }
+    seen[e.id] = true;
+  });
+  return JSON.stringify(out);
+})()`
+
+// focusJS says how the focused element shows its focus ("" when it does
+// not): an outline, a box shadow or, for SVG marks, a thicker stroke.
+const focusJS = `(function () {
+  var e = document.activeElement;
+  if (!e || e === document.body) { return "body"; }
+  var cs = getComputedStyle(e);
+  if (cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2) { return "outline"; }
+  if (cs.boxShadow && cs.boxShadow !== "none") { return "shadow"; }
+  if (e instanceof SVGElement && parseFloat(cs.strokeWidth) >= 3) { return "stroke"; }
+  return "";
+})()`
+
+// checkAccessibility runs the basic checks: every form control has a label,
+// every button and link a name, and keyboard focus is visible on each
+// element the Tab key reaches. It returns how many the Tab key reached.
+func checkAccessibility(t *testing.T, tb *tab) int {
+	t.Helper()
+	var problems []string
+	if err := json.Unmarshal([]byte(tb.eval(t, a11yJS)), &problems); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("accessibility: %s", p)
+	}
+	// Walk the page with the Tab key from the top.
+	tb.eval(t, `(function () { var b = document.body; b.tabIndex = -1; b.focus(); b.removeAttribute("tabindex"); window.scrollTo(0, 0); return ""; })()`)
+	seen := map[string]bool{}
+	for i := 0; i < 400; i++ {
+		tb.do(t, "press Tab", chromedp.KeyEvent(kb.Tab))
+		id := tb.eval(t, `(function () { var e = document.activeElement; if (!e || e === document.body) { return ""; }
+		  var path = []; for (; e && e !== document.body; e = e.parentElement) { var i = 0, s = e; while ((s = s.previousElementSibling)) { i++; } path.push(e.tagName + i); }
+		  return path.join("<"); })()`)
+		if id == "" || seen[id] {
+			t.Logf("accessibility: %d elements reached with the Tab key, checked for visible focus", i)
+			return i
+		}
+		seen[id] = true
+		if how := tb.eval(t, focusJS); how == "" {
+			t.Errorf("accessibility: focus not visible on %s", tb.eval(t, `document.activeElement.outerHTML.slice(0, 120)`))
+		}
+	}
+	t.Errorf("accessibility: the Tab key never left the page")
+	return len(seen)
 }
