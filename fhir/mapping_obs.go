@@ -1070,7 +1070,7 @@ func intValue(v value) (int, bool) {
 
 func (m *mapper) lvef(v value, src recommend.Source, final bool) {
 	var val *float64
-	unit := ""
+	unit, cmp := "", ""
 	if v.q != nil {
 		val = number(v.q.Value)
 		unit = firstNonEmpty(str(v.q.Unit), str(v.q.Code))
@@ -1082,7 +1082,7 @@ func (m *mapper) lvef(v value, src recommend.Source, final bool) {
 		// same side of the 50 % cut-off as every value the bound allows:
 		// "<55 %" is not a reassuring 55 %, ">30 %" not an adverse 30 %,
 		// and "<50 %" (adverse) cannot be written as 50 %.
-		if cmp := comparatorOf(v.q); cmp != "" && val != nil {
+		if cmp = comparatorOf(v.q); cmp != "" && val != nil {
 			switch boundSide(cmp, *val, lvefCutoff) {
 			case "above":
 			case "below":
@@ -1102,7 +1102,7 @@ func (m *mapper) lvef(v value, src recommend.Source, final bool) {
 	if val == nil {
 		return
 	}
-	m.f.LVEF = append(m.f.LVEF, recommend.Measurement{Value: val, Unit: unit, Final: final, Source: src})
+	m.f.LVEF = append(m.f.LVEF, recommend.Measurement{Value: val, Comparator: cmp, Unit: unit, Final: final, Source: src})
 }
 
 func (m *mapper) lab(kind recommend.LabKind, v value, src recommend.Source, final bool) {

@@ -232,8 +232,11 @@ type ScoreResult struct {
 // Measurement is a numeric result such as LVEF in percent.
 type Measurement struct {
 	Value *float64 `json:"value,omitempty"`
-	Unit  string   `json:"unit,omitempty"`
-	Final bool     `json:"final,omitempty"`
+	// Comparator qualifies Value when the result is a bound: "<", "<=",
+	// ">=", ">" ("<40 %" is Value 40 with Comparator "<").
+	Comparator string `json:"comparator,omitempty"`
+	Unit       string `json:"unit,omitempty"`
+	Final      bool   `json:"final,omitempty"`
 	Source
 }
 

@@ -377,7 +377,22 @@ func (s *state) decompensatedHF() bool {
 	}
 	return false
 }
-func (s *state) lvefBelow(v float64) bool { return s.lvef != nil && *s.lvef.Value < v }
+
+// lvefBelow reports whether the governing LVEF is below v; a bound counts
+// when every value it allows is below v ("<40 %" is below 40).
+func (s *state) lvefBelow(v float64) bool {
+	if s.lvef == nil || s.lvef.Value == nil {
+		return false
+	}
+	x := *s.lvef.Value
+	switch s.lvef.Comparator {
+	case "<":
+		return x <= v
+	case ">", ">=":
+		return false // a lower bound never shows the value is below v
+	}
+	return x < v
+}
 
 // her2Deferred: LVEF < 40% or symptomatic heart failure → no HER2-directed
 // antibody or ADC (section 8).
