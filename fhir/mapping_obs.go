@@ -211,6 +211,8 @@ func (m *mapper) observation(r *Resource, o *r4.Observation) {
 		m.receptor(&m.f.ER, kind == obsERPercent, o, v, src, final)
 	case obsPR, obsPRPercent:
 		m.receptor(&m.f.PR, kind == obsPRPercent, o, v, src, final)
+	case obsHRCombined:
+		m.receptor(&m.f.HRCombined, false, o, v, src, final)
 	case obsHER2, obsHER2IHC, obsHER2ISH, obsHER2Ratio, obsHER2Copies, obsHER2Panel:
 		if !serumText(o) {
 			m.her2(kind, o, v, src, final)

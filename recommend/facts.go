@@ -20,6 +20,9 @@ type Facts struct {
 	ER   []ReceptorResult `json:"er,omitempty"`
 	PR   []ReceptorResult `json:"pr,omitempty"`
 	HER2 []HER2Result     `json:"her2,omitempty"`
+	// HRCombined are combined ER+PR results (LOINC 10480-2): positive
+	// means ER or PR is positive, without saying which.
+	HRCombined []ReceptorResult `json:"hrCombined,omitempty"`
 
 	// Menopause holds recorded menopausal-status observations, oldest first.
 	Menopause []MenopauseResult `json:"menopause,omitempty"`

@@ -331,6 +331,10 @@ func (s *state) subtypeCall() Subtype {
 		hrBasis = "neither ER nor PR positive, and at least one missing"
 	}
 	st.HR = Call{Value: s.hr, Basis: hrBasis, Rules: []string{"C01"}}
+	if s.hrCombined != nil {
+		st.HR.Basis = "combined ER/PR result positive (LOINC 10480-2): ER or PR positive, which one not stated"
+		st.HR.Source = s.hrCombined.Source
+	}
 	parts := []string{"ER " + s.er.call.Value, "PR " + s.pr.call.Value, "HER2 " + s.her2.call.Value}
 	if s.her2.status == ReceptorNegative {
 		parts = append(parts, "HER2-low "+s.her2.low.Value)

@@ -15,14 +15,16 @@ type state struct {
 	rules map[string]Rule
 	age   *int
 
-	er, pr  markerOut
-	her2    her2Out
-	hr      string // positive, negative, unknown
-	subtype string
-	meno    menopauseOut
-	dis     diseaseOut
-	reg     regimensOut
-	line    int
+	er, pr markerOut
+	her2   her2Out
+	hr     string // positive, negative, unknown
+	// hrCombined is the combined ER+PR result that made HR positive, if any.
+	hrCombined *ReceptorResult
+	subtype    string
+	meno       menopauseOut
+	dis        diseaseOut
+	reg        regimensOut
+	line       int
 
 	pregnant       bool
 	pregnancySrc   Source
@@ -85,6 +87,11 @@ func derive(f Facts, now time.Time, set Settings, table []Rule) *state {
 		s.hr = "negative"
 	default:
 		s.hr = "unknown"
+		// A final combined ER+PR result that is positive says one of them is
+		// (C01), when the separate results do not settle it.
+		if r := latestFinalCombined(f.HRCombined); r != nil && r.Status == ReceptorPositive {
+			s.hr, s.hrCombined = "positive", r
+		}
 	}
 	switch {
 	case s.her2.status == ReceptorPositive:
@@ -514,4 +521,23 @@ func (s *state) anthracyclineBlockers() []string {
 // as postmenopausal (by record, oophorectomy or age ≥ 60).
 func (s *state) couldBecomePregnant() bool {
 	return s.f.Patient.Sex != SexMale && !s.meno.postmenopausal && !s.meno.pastChildbearingAge
+}
+
+// latestFinalCombined is the most recent final combined ER+PR result; nil
+// when there is none or when final results of the latest date disagree.
+func latestFinalCombined(rs []ReceptorResult) *ReceptorResult {
+	var best *ReceptorResult
+	for i := range rs {
+		r := &rs[i]
+		if !r.Final || r.Status == ReceptorUnknown {
+			continue
+		}
+		switch {
+		case best == nil || r.Date > best.Date:
+			best = r
+		case r.Date == best.Date && r.Status != best.Status:
+			return nil
+		}
+	}
+	return best
 }
