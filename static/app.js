@@ -767,7 +767,12 @@
     $("write-again").disabled = state.busy || !opt || !d || opt.id !== d.optionId || !choicesComplete();
     if (!d) { return; }
     var chosenTitle = list(state.plan.options).filter(function (o) { return o.id === d.optionId; })[0];
-    var chosenDrugs = Object.keys(d.choices || {}).sort().map(function (g) { return d.choices[g]; });
+    // Chosen drugs in the option's order.
+    var order = list(chosenTitle && chosenTitle.drugs).map(function (x) { return x.name; });
+    var chosenDrugs = Object.keys(d.choices || {}).map(function (g) { return d.choices[g]; }).sort(function (x, y) {
+      var i = order.indexOf(x), j = order.indexOf(y);
+      return (i < 0 ? order.length : i) - (j < 0 ? order.length : j) || (x < y ? -1 : x > y ? 1 : 0);
+    });
     append(box, el("p", { id: "draft-status", className: "draft-status status-" + d.status, "data-status": d.status, "data-where": d.where },
       el("strong", null, statusText[d.status] || d.status)),
     el("p", { id: "draft-where" }, whereText(d)),

@@ -233,7 +233,7 @@ func (tb *tab) screenshot(t *testing.T, name string) {
 	if dir == "" {
 		dir = filepath.Join("..", "..", "screenshots")
 	}
-	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`window.scrollTo(0, 0), true`)); err != nil {
+	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`window.scrollTo(0, 0), document.querySelectorAll(".col-side").forEach(function (e) { e.scrollTop = 0; }), true`)); err != nil {
 		t.Fatalf("scroll to top: %v", err)
 	}
 	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
@@ -910,6 +910,7 @@ func TestBrowserChoicesAfterReload(t *testing.T) {
 	if d := draftOf(t, s, launch).Draft; d == nil || !d.OpenChoices || len(d.Choices) != 0 {
 		t.Fatalf("API draft = %+v; want openChoices and no choices", d)
 	}
+	b.screenshot(t, "draft-open-choices.png")
 
 	// Choose, write again from the note's button, reload: the choices stay.
 	b.do(t, "choose letrozole and palbociclib",
@@ -919,8 +920,8 @@ func TestBrowserChoicesAfterReload(t *testing.T) {
 	b.waitFor(t, "the draft with choices", `document.getElementById("choice-note").hidden && !!document.getElementById("draft-choices")`)
 	b.do(t, "reload", chromedp.Reload())
 	b.wait(t, "#draft-choices")
-	if got := b.text(t, "#draft-choices"); got != "palbociclib, letrozole" {
-		t.Errorf("chosen drugs after a reload = %q; want \"palbociclib, letrozole\"", got)
+	if got := b.text(t, "#draft-choices"); got != "letrozole, palbociclib" {
+		t.Errorf("chosen drugs after a reload = %q; want \"letrozole, palbociclib\"", got)
 	}
 	for css, want := range map[string]string{"#choice-nsai": "letrozole", "#choice-cdk46": "palbociclib"} {
 		if got := b.eval(t, fmt.Sprintf(`document.querySelector(%q).value`, css)); got != want {
@@ -944,8 +945,8 @@ func TestBrowserChoicesAfterReload(t *testing.T) {
 	if got := b.attr(t, "#draft-status", "data-status"); got != "completed" {
 		t.Errorf("proposal status after accept = %q; want completed", got)
 	}
-	if got := b.text(t, "#draft-choices"); got != "palbociclib, letrozole" {
-		t.Errorf("chosen drugs after accepting = %q; want \"palbociclib, letrozole\"", got)
+	if got := b.text(t, "#draft-choices"); got != "letrozole, palbociclib" {
+		t.Errorf("chosen drugs after accepting = %q; want \"letrozole, palbociclib\"", got)
 	}
 	b.noConsoleErrors(t)
 }
