@@ -224,7 +224,7 @@ func dataNeededVocabulary(id string) bool {
 	case "er", "pr", "her2", "her2-ihc", "hr-status", "menopause", "metastasis",
 		"pregnancy-test", "lvef", "ecg-qtcf", "ecog", "pdl1", "genomic-pik3ca-akt1-pten",
 		"esr1", "germline-brca", "labs-cbc", "labs-liver", "labs-renal", "glucose-hba1c",
-		"electrolytes", "stop-reason", "rebiopsy":
+		"electrolytes", "stop-reason", "adjuvant-et-end", "rebiopsy":
 		return true
 	}
 	for _, p := range []string{"conflict-", "not-final-"} {

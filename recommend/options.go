@@ -311,7 +311,7 @@ func thenH02(s *state) {
 func whenH03(s *state) bool {
 	naive := !s.exposed(classCDK46)
 	return s.hrPosHER2Neg() && !s.visceralCrisis() && !s.cdkUnsuitable() && naive && s.endocrinePossible() &&
-		((s.line == 1 && s.aiResistant()) || (s.line == 2 && s.metExposed(classAI)))
+		((s.line == 1 && (s.aiResistant() || s.reg.aiEndUnknown)) || (s.line == 2 && s.metExposed(classAI)))
 }
 
 func thenH03(s *state) {
@@ -320,6 +320,14 @@ func thenH03(s *state) {
 		Rationale: "AI-resistant disease (relapse during or ≤12 months after adjuvant AI, or progression on an AI), CDK4/6 inhibitor-naïve."}
 	if s.line == 1 {
 		o.Rules = append(o.Rules, "H01")
+	}
+	if s.line == 1 && !s.aiResistant() && s.reg.aiEndUnknown {
+		// Relapse timing after the adjuvant AI is unknown: both paths stay,
+		// the AI-sensitive one first, until the end date is known.
+		o.Preferred = false
+		o.Rationale = "If the adjuvant aromatase inhibitor ended 12 months or less before the relapse (its end date is not recorded), the disease is AI-resistant: fulvestrant with a CDK4/6 inhibitor."
+		s.add(s.withOFS(o), 20)
+		return
 	}
 	s.add(s.withOFS(o), 10)
 }

@@ -99,11 +99,14 @@ func openEnded(m Medication) bool {
 
 // regimenWork is a regimen while it is built.
 type regimenWork struct {
-	drugs    map[string]bool
-	start    time.Time
-	last     time.Time
-	meds     []Medication
-	open     bool // a drug of it has an open-ended active record
+	drugs map[string]bool
+	start time.Time
+	last  time.Time
+	meds  []Medication
+	open  bool // a drug of it has an open-ended active record
+	// endKnown: some record of it states when it ended (an end date or an
+	// administration); otherwise its last known date is only its start.
+	endKnown bool
 	current  bool
 	progress bool
 	stopped  bool
@@ -148,6 +151,7 @@ type regimensOut struct {
 	stopNoReason    []Medication
 
 	aiRelapse12    bool // relapse during or ≤12 months after adjuvant AI (C07)
+	aiEndUnknown   bool // an adjuvant AI's end date is not recorded: C07 timing unknown
 	etRelapse12    bool // relapse during or ≤12 months after any adjuvant ET
 	her2Relapse12  bool // relapse ≤12 months after adjuvant HER2 therapy (P04)
 	chemoRelapse6  bool // relapse ≤6 months after adjuvant chemotherapy (H13 †)
@@ -239,6 +243,9 @@ func deriveRegimens(f Facts, dis diseaseOut, now time.Time) regimensOut {
 		if openEnded(u.m) {
 			cur.open = true
 		}
+		if u.m.End != "" || u.m.Kind == MedAdministration {
+			cur.endKnown = true
+		}
 		if medIsCurrent(u.m, now) {
 			cur.current = true
 		}
@@ -285,6 +292,12 @@ func deriveRegimens(f Facts, dis diseaseOut, now time.Time) regimensOut {
 				months := func(n int) bool { return !last.AddDate(0, n, 0).Before(dis.firstDate) }
 				if r.has(classAI) && months(12) {
 					out.aiRelapse12 = true
+				}
+				// An adjuvant AI whose end is not recorded may have run up
+				// to the relapse: the timing of C07 is unknown, not "more
+				// than 12 months" (never guess).
+				if r.has(classAI) && !months(12) && !r.open && !r.endKnown {
+					out.aiEndUnknown = true
 				}
 				if r.has(classEndocrine) && months(12) {
 					out.etRelapse12 = true

@@ -588,4 +588,9 @@ func (s *state) freshness() {
 		s.need(DataNeeded{ID: "stop-reason", Item: "why " + firstNonEmpty(strings.Join(m.Drugs, " + "), m.Name) + " was stopped",
 			Why: "A stopped order does not by itself mean progression; progression versus toxicity changes the next line.", Reason: "missing", Source: m.Source})
 	}
+	if s.reg.aiEndUnknown && !s.reg.aiRelapse12 && s.hrPosHER2Neg() && s.line == 1 {
+		s.need(DataNeeded{ID: "adjuvant-et-end", Item: "end date of the adjuvant aromatase inhibitor",
+			Why:    "Relapse 12 months or less after the adjuvant AI ended means AI-resistant disease (fulvestrant + CDK4/6 inhibitor) instead of AI + CDK4/6 inhibitor; both stay proposed until it is known.",
+			Reason: "missing", Rules: []string{"C07"}})
+	}
 }

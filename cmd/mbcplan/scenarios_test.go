@@ -40,7 +40,7 @@ var dataNeededIDs = map[string]bool{
 	"ecg-qtcf": true, "ecog": true, "pdl1": true, "genomic-pik3ca-akt1-pten": true,
 	"esr1": true, "germline-brca": true, "labs-cbc": true, "labs-liver": true,
 	"labs-renal": true, "glucose-hba1c": true, "electrolytes": true,
-	"stop-reason": true, "rebiopsy": true,
+	"stop-reason": true, "adjuvant-et-end": true, "rebiopsy": true,
 }
 
 // staleIDs are the reassuring values section 8 ages (Freshness).

@@ -44,7 +44,7 @@ var knownClasses = set(
 var dataNeededIDs = set(
 	"er", "pr", "her2", "her2-ihc", "hr-status", "menopause", "metastasis", "pregnancy-test",
 	"lvef", "ecg-qtcf", "ecog", "pdl1", "genomic-pik3ca-akt1-pten", "esr1", "germline-brca",
-	"labs-cbc", "labs-liver", "labs-renal", "glucose-hba1c", "electrolytes", "stop-reason",
+	"labs-cbc", "labs-liver", "labs-renal", "glucose-hba1c", "electrolytes", "stop-reason", "adjuvant-et-end",
 	"conflict-er", "conflict-pr", "conflict-her2", "not-final-er", "not-final-pr",
 	"not-final-her2", "rebiopsy",
 )
