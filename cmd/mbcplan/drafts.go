@@ -192,7 +192,7 @@ func patientRef(s *session) string { return "Patient/" + s.launch.PatientID }
 // errDraftOtherPatient answers a review step on a draft whose subject is not
 // the launch's patient (changed at the EHR since it was written).
 var errDraftOtherPatient = &appError{status: http.StatusConflict, kind: "wrong-patient",
-	message: "This draft is not about the patient open in this launch. Nothing was changed.",
+	message: "This draft is not about the patient open in this launch, so nothing was changed.",
 	cause:   errors.New("draft subject does not match the launch's patient")}
 
 // checkDraftSubject reads the session's draft as it is now and refuses a
@@ -244,11 +244,11 @@ func (a *app) postDraft(c *gin.Context) {
 	d, err := a.writer(s).WriteDraft(ctx, p, f, dc)
 	if err != nil {
 		if errors.Is(err, fhir.ErrUnknownOption) {
-			respondError(c, newAppError(http.StatusBadRequest, "bad-request", "That option is not in the current plan. Reload the plan and choose again.", err))
+			respondError(c, newAppError(http.StatusBadRequest, "bad-request", "That option is not in the current plan: reload the plan and choose again.", err))
 			return
 		}
 		if errors.Is(err, fhir.ErrUnknownChoice) {
-			respondError(c, newAppError(http.StatusBadRequest, "bad-request", "A chosen drug is not one of that option's alternatives. Reload the plan and choose again.", err))
+			respondError(c, newAppError(http.StatusBadRequest, "bad-request", "A chosen drug is not one of that option's alternatives: reload the plan and choose again.", err))
 			return
 		}
 		respondError(c, err)

@@ -34,9 +34,9 @@ func (e *appError) Unwrap() error { return e.cause }
 
 var (
 	errInternal = &appError{status: http.StatusInternalServerError, kind: "internal",
-		message: "Something went wrong in mbcplan. Nothing was written to the chart. Please try again."}
+		message: "Something went wrong in mbcplan and nothing was written to the chart: please try again."}
 	errSessionExpired = &appError{status: http.StatusUnauthorized, kind: "session-expired",
-		message: "This session has ended. Please open mbcplan again from the patient's chart."}
+		message: "This session has ended: please open mbcplan again from the patient's chart."}
 	errNotFound = &appError{status: http.StatusNotFound, kind: "not-found",
 		message: "That page does not exist."}
 )
@@ -55,7 +55,7 @@ func classify(err error) *appError {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &appError{status: http.StatusGatewayTimeout, kind: "ehr-timeout",
-			message: "The EHR did not answer in time. Nothing was changed. Please try again.", cause: err}
+			message: "The EHR did not answer in time and nothing was changed: please try again.", cause: err}
 	case errors.Is(err, context.Canceled):
 		return &appError{status: 499, kind: "canceled", message: "The request was cancelled.", cause: err}
 	}

@@ -28,7 +28,7 @@ func classifyDomain(err error) *appError {
 	if errors.As(err, &auth) {
 		if auth.Stage == smart.StageRefresh {
 			return &appError{status: http.StatusUnauthorized, kind: "relaunch",
-				message: "Your sign-in to the EHR has ended. Please open mbcplan again from the patient's chart.", cause: err}
+				message: "Your sign-in to the EHR has ended: please open mbcplan again from the patient's chart.", cause: err}
 		}
 		msg := "The EHR refused to sign mbcplan in"
 		if oauthErrorCodes[auth.Code] {
@@ -47,13 +47,13 @@ func classifyDomain(err error) *appError {
 			hint:    "Add this EHR's FHIR base URL (the iss) to mbcplan's EHR configuration (--ehr-config or MBCPLAN_EHR_ISSUER).", cause: err}
 	case errors.Is(err, smart.ErrStateMismatch), errors.Is(err, smart.ErrMissingCode):
 		return &appError{status: http.StatusBadRequest, kind: "launch-failed",
-			message: "This sign-in link was already used or is not valid. Please open mbcplan again from the patient's chart.", cause: err}
+			message: "This sign-in link was already used or is not valid: please open mbcplan again from the patient's chart.", cause: err}
 	case errors.Is(err, smart.ErrStateExpired):
 		return &appError{status: http.StatusBadRequest, kind: "launch-failed",
-			message: "The sign-in took too long and expired. Please open mbcplan again from the patient's chart.", cause: err}
+			message: "The sign-in took too long and expired: please open mbcplan again from the patient's chart.", cause: err}
 	case errors.Is(err, smart.ErrReauthorize), errors.Is(err, fhir.ErrUnauthorized):
 		return &appError{status: http.StatusUnauthorized, kind: "relaunch",
-			message: "Your sign-in to the EHR has ended. Please open mbcplan again from the patient's chart.", cause: err}
+			message: "Your sign-in to the EHR has ended: please open mbcplan again from the patient's chart.", cause: err}
 	case errors.Is(err, smart.ErrDiscovery):
 		return &appError{status: http.StatusBadGateway, kind: "ehr-unreachable",
 			message: "mbcplan could not reach the EHR's sign-in service.",
@@ -67,26 +67,26 @@ func classifyDomain(err error) *appError {
 			message: "The EHR's identity token could not be verified, so mbcplan did not sign you in.", cause: err}
 	case errors.Is(err, smart.ErrNoPatient):
 		return &appError{status: http.StatusBadRequest, kind: "launch-failed",
-			message: "The EHR did not say which patient is open. Please open mbcplan from a patient's chart.", cause: err}
+			message: "The EHR did not say which patient is open: please open mbcplan from a patient's chart.", cause: err}
 	case errors.Is(err, fhir.ErrForbidden):
 		return &appError{status: http.StatusForbidden, kind: "forbidden",
-			message: "The EHR did not allow this. Nothing was changed.", cause: err}
+			message: "The EHR did not allow this, and nothing was changed.", cause: err}
 	case errors.Is(err, fhir.ErrNotFound):
 		return &appError{status: http.StatusNotFound, kind: "not-found",
 			message: "The EHR could not find that record.", cause: err}
 	case errors.Is(err, fhir.ErrPreconditionFailed), errors.Is(err, fhir.ErrConflict):
 		return &appError{status: http.StatusConflict, kind: "conflict",
-			message: "Someone else changed this draft. Your edit was kept; review the changes and try again.", cause: err}
+			message: "Someone else changed this draft: your edit was kept, so review the changes and try again.", cause: err}
 	}
 	var re *fhir.ResponseError
 	if errors.As(err, &re) && re.Status >= 500 {
 		return &appError{status: http.StatusBadGateway, kind: "ehr-unreachable",
-			message: "The EHR answered with an error. Nothing was changed. Please try again.", cause: err}
+			message: "The EHR answered with an error and nothing was changed: please try again.", cause: err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
 		return &appError{status: http.StatusBadGateway, kind: "ehr-unreachable",
-			message: "mbcplan could not reach the EHR. Nothing was changed. Please try again.", cause: err}
+			message: "mbcplan could not reach the EHR and nothing was changed: please try again.", cause: err}
 	}
 	return nil
 }
