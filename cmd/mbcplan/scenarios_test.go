@@ -438,65 +438,7 @@ func TestRecommendCommandOnLibrary(t *testing.T) {
 	asOf := lib.AsOf.Format("2006-01-02")
 	for _, sc := range lib.Scenarios {
 		t.Run(sc.ID, func(t *testing.T) {
-			path := filepath.Join(dir, sc.File)
-			args := append([]string{"--bundle", path, "--now", asOf}, statementArgs(expectedStatements(t, sc))...)
-
-			out, errOut, err := runCommand(t, append([]string{"recommend"}, args...)...)
-			if err != nil {
-				t.Fatalf("recommend %v: exit %d: %v (stderr %q)", args, exitCode(err), err, errOut)
-			}
-			var p recommend.Plan
-			if err := json.Unmarshal([]byte(out), &p); err != nil {
-				t.Fatalf("recommend: plan output: %v", err)
-			}
-
-			out, errOut, err = runCommand(t, append([]string{"recommend", "--careplan"}, args...)...)
-			if err != nil {
-				t.Fatalf("recommend --careplan %v: exit %d: %v (stderr %q)", args, exitCode(err), err, errOut)
-			}
-			var cp carePlanDoc
-			if err := json.Unmarshal([]byte(out), &cp); err != nil {
-				t.Fatalf("recommend --careplan: output: %v", err)
-			}
-			if cp.ResourceType != "CarePlan" || cp.Status != "draft" || cp.Intent != "proposal" {
-				t.Errorf("CarePlan resourceType/status/intent = %q/%q/%q; want CarePlan/draft/proposal", cp.ResourceType, cp.Status, cp.Intent)
-			}
-			wantSubject := "Patient/" + sc.ID
-			if cp.Subject.Reference != wantSubject && !strings.HasSuffix(cp.Subject.Reference, "/"+wantSubject) {
-				t.Errorf("CarePlan subject = %q; want %s", cp.Subject.Reference, wantSubject)
-			}
-
-			var want []string
-			var top recommend.Option
-			if len(p.Options) > 0 {
-				top = p.Options[0]
-				for _, d := range top.Drugs {
-					want = append(want, d.Name)
-				}
-			}
-			sort.Strings(want)
-			got := cp.products()
-			if strings.Join(got, "|") != strings.Join(want, "|") {
-				t.Errorf("CarePlan products = %q; want the top-ranked option %s's drugs %q", got, top.ID, want)
-			}
-			classes := map[string][]string{}
-			for _, d := range top.Drugs {
-				classes[d.Name] = drugTokens(d)
-			}
-			for _, m := range sc.Expect.MustNotPropose {
-				for _, prod := range got {
-					toks := classes[prod]
-					if len(toks) == 0 {
-						toks = []string{prod}
-					}
-					for _, tok := range toks {
-						if contains(m.AnyOf, tok) {
-							t.Errorf("CarePlan product %q matches mustNotPropose %v (%v)", prod, m.AnyOf, m.Rules)
-							break
-						}
-					}
-				}
-			}
+			checkRecommendCommand(t, sc, filepath.Join(dir, sc.File), asOf)
 		})
 	}
 
@@ -617,5 +559,74 @@ func TestContentFragments(t *testing.T) {
 		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 			t.Errorf("%s: contentFragments(%q) = %q; want %q", tt.name, tt.in, got, tt.want)
 		}
+	}
+}
+
+// checkRecommendCommand runs `mbcplan recommend` and `recommend --careplan`
+// on one patient's Bundle and checks the printed draft: a proposal about the
+// patient whose products are the top-ranked option's drugs and nothing the
+// expectations forbid.
+func checkRecommendCommand(t *testing.T, sc fhirtest.Scenario, path, asOf string) {
+	t.Helper()
+	args := append([]string{"--bundle", path, "--now", asOf}, statementArgs(expectedStatements(t, sc))...)
+
+	out, errOut, err := runCommand(t, append([]string{"recommend"}, args...)...)
+	if err != nil {
+		t.Fatalf("recommend %v: exit %d: %v (stderr %q)", args, exitCode(err), err, errOut)
+	}
+	var p recommend.Plan
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatalf("recommend: plan output: %v", err)
+	}
+
+	out, errOut, err = runCommand(t, append([]string{"recommend", "--careplan"}, args...)...)
+	if err != nil {
+		t.Fatalf("recommend --careplan %v: exit %d: %v (stderr %q)", args, exitCode(err), err, errOut)
+	}
+	var cp carePlanDoc
+	if err := json.Unmarshal([]byte(out), &cp); err != nil {
+		t.Fatalf("recommend --careplan: output: %v", err)
+	}
+	if cp.ResourceType != "CarePlan" || cp.Status != "draft" || cp.Intent != "proposal" {
+		t.Errorf("CarePlan resourceType/status/intent = %q/%q/%q; want CarePlan/draft/proposal", cp.ResourceType, cp.Status, cp.Intent)
+	}
+	wantSubject := "Patient/" + sc.ID
+	if cp.Subject.Reference != wantSubject && !strings.HasSuffix(cp.Subject.Reference, "/"+wantSubject) {
+		t.Errorf("CarePlan subject = %q; want %s", cp.Subject.Reference, wantSubject)
+	}
+
+	var want []string
+	var top recommend.Option
+	if len(p.Options) > 0 {
+		top = p.Options[0]
+		for _, d := range top.Drugs {
+			want = append(want, d.Name)
+		}
+	}
+	sort.Strings(want)
+	got := cp.products()
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("CarePlan products = %q; want the top-ranked option %s's drugs %q", got, top.ID, want)
+	}
+	classes := map[string][]string{}
+	for _, d := range top.Drugs {
+		classes[d.Name] = drugTokens(d)
+	}
+	for _, m := range sc.Expect.MustNotPropose {
+		for _, prod := range got {
+			toks := classes[prod]
+			if len(toks) == 0 {
+				toks = []string{prod}
+			}
+			for _, tok := range toks {
+				if contains(m.AnyOf, tok) {
+					t.Errorf("CarePlan product %q matches mustNotPropose %v (%v)", prod, m.AnyOf, m.Rules)
+					break
+				}
+			}
+		}
+	}
+	if sc.Expect.NoDrug && len(got) > 0 {
+		t.Errorf("CarePlan products = %q; want none (noDrug)", got)
 	}
 }

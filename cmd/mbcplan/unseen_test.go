@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -125,64 +124,7 @@ func TestUnseenRecommendCommand(t *testing.T) {
 	asOf := lib.AsOf.Format("2006-01-02")
 	for _, sc := range lib.Scenarios {
 		t.Run(sc.ID, func(t *testing.T) {
-			args := append([]string{"--bundle", filepath.Join(dir, sc.File), "--now", asOf}, statementArgs(expectedStatements(t, sc))...)
-			out, errOut, err := runCommand(t, append([]string{"recommend"}, args...)...)
-			if err != nil {
-				t.Fatalf("recommend: exit %d: %v (stderr %q)", exitCode(err), err, errOut)
-			}
-			var p recommend.Plan
-			if err := json.Unmarshal([]byte(out), &p); err != nil {
-				t.Fatalf("recommend: plan output: %v", err)
-			}
-			out, errOut, err = runCommand(t, append([]string{"recommend", "--careplan"}, args...)...)
-			if err != nil {
-				t.Fatalf("recommend --careplan: exit %d: %v (stderr %q)", exitCode(err), err, errOut)
-			}
-			var cp carePlanDoc
-			if err := json.Unmarshal([]byte(out), &cp); err != nil {
-				t.Fatalf("recommend --careplan: output: %v", err)
-			}
-			if cp.ResourceType != "CarePlan" || cp.Status != "draft" || cp.Intent != "proposal" {
-				t.Errorf("CarePlan resourceType/status/intent = %q/%q/%q; want CarePlan/draft/proposal", cp.ResourceType, cp.Status, cp.Intent)
-			}
-			wantSubject := "Patient/" + sc.ID
-			if cp.Subject.Reference != wantSubject && !strings.HasSuffix(cp.Subject.Reference, "/"+wantSubject) {
-				t.Errorf("CarePlan subject = %q; want %s", cp.Subject.Reference, wantSubject)
-			}
-			var want []string
-			var top recommend.Option
-			if len(p.Options) > 0 {
-				top = p.Options[0]
-				for _, d := range top.Drugs {
-					want = append(want, d.Name)
-				}
-			}
-			sort.Strings(want)
-			got := cp.products()
-			if strings.Join(got, "|") != strings.Join(want, "|") {
-				t.Errorf("CarePlan products = %q; want the top-ranked option %s's drugs %q", got, top.ID, want)
-			}
-			if sc.Expect.NoDrug && len(got) > 0 {
-				t.Errorf("CarePlan products = %q; want none (noDrug)", got)
-			}
-			classes := map[string][]string{}
-			for _, d := range top.Drugs {
-				classes[d.Name] = drugTokens(d)
-			}
-			for _, m := range sc.Expect.MustNotPropose {
-				for _, prod := range got {
-					toks := classes[prod]
-					if len(toks) == 0 {
-						toks = []string{prod}
-					}
-					for _, tok := range toks {
-						if contains(m.AnyOf, tok) {
-							t.Errorf("CarePlan product %q matches mustNotPropose %v (%v)", prod, m.AnyOf, m.Rules)
-							break
-						}
-					}
-				}
-			}
+			checkRecommendCommand(t, sc, filepath.Join(dir, sc.File), asOf)
 		})
 	}
 }
