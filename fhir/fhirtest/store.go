@@ -230,6 +230,34 @@ func (s *Store) Types() []string {
 // an entry's fullUrl are rewritten to "Type/id". Nothing is stored unless
 // the whole bundle is valid. Error messages name entries by index only.
 func (s *Store) LoadBundle(data []byte) error {
+	entries, err := BundleEntries(data)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range entries {
+		if _, err := s.putLocked(e.Type, e.ID, e.Doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BundleEntry is one resource of a Bundle as a server stores it.
+type BundleEntry struct {
+	Type, ID string
+	// Doc is the resource as a generic tree (fixtures may be malformed on
+	// purpose), with its id set and references to other entries rewritten.
+	Doc map[string]any
+}
+
+// BundleEntries reads a Bundle's resources as a server loads them: each
+// keeps its id, or takes it from a PUT request URL, its urn:uuid or its
+// fullUrl (a new one otherwise), and references to other entries' fullUrls
+// become "Type/id". Every server the tests load (this one, Medplum) gets
+// the same record this way. Errors name entries by index only.
+func BundleEntries(data []byte) ([]BundleEntry, error) {
 	var b struct {
 		ResourceType string `json:"resourceType"`
 		Entry        []struct {
@@ -242,35 +270,31 @@ func (s *Store) LoadBundle(data []byte) error {
 		} `json:"entry"`
 	}
 	if err := json.Unmarshal(data, &b); err != nil {
-		return errors.New("fhirtest: load bundle: malformed JSON")
+		return nil, errors.New("fhirtest: load bundle: malformed JSON")
 	}
 	if b.ResourceType != "Bundle" {
-		return errors.New("fhirtest: load bundle: not a Bundle")
+		return nil, errors.New("fhirtest: load bundle: not a Bundle")
 	}
-	type pending struct {
-		typ, id string
-		doc     map[string]any
-	}
-	items := make([]pending, 0, len(b.Entry))
+	items := make([]BundleEntry, 0, len(b.Entry))
 	refs := map[string]string{} // fullUrl → Type/id
 	for i, e := range b.Entry {
 		if len(e.Resource) == 0 {
-			return fmt.Errorf("fhirtest: load bundle: entry %d has no resource", i)
+			return nil, fmt.Errorf("fhirtest: load bundle: entry %d has no resource", i)
 		}
 		if e.Request != nil {
 			switch strings.ToUpper(e.Request.Method) {
 			case "", "POST", "PUT":
 			default:
-				return fmt.Errorf("fhirtest: load bundle: entry %d: unsupported request method", i)
+				return nil, fmt.Errorf("fhirtest: load bundle: entry %d: unsupported request method", i)
 			}
 		}
 		doc, err := decodeObject(e.Resource)
 		if err != nil {
-			return fmt.Errorf("fhirtest: load bundle: entry %d: %v", i, err)
+			return nil, fmt.Errorf("fhirtest: load bundle: entry %d: %v", i, err)
 		}
 		typ, _ := doc["resourceType"].(string)
 		if !validType(typ) {
-			return fmt.Errorf("fhirtest: load bundle: entry %d: missing or invalid resourceType", i)
+			return nil, fmt.Errorf("fhirtest: load bundle: entry %d: missing or invalid resourceType", i)
 		}
 		id, _ := doc["id"].(string)
 		if id == "" && e.Request != nil && strings.EqualFold(e.Request.Method, "PUT") {
@@ -287,28 +311,22 @@ func (s *Store) LoadBundle(data []byte) error {
 		}
 		if id == "" {
 			if id, err = newID(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if !validID(id) {
-			return fmt.Errorf("fhirtest: load bundle: entry %d: invalid id", i)
+			return nil, fmt.Errorf("fhirtest: load bundle: entry %d: invalid id", i)
 		}
+		doc["id"] = id
 		if e.FullURL != "" {
 			refs[e.FullURL] = typ + "/" + id
 		}
-		items = append(items, pending{typ, id, doc})
+		items = append(items, BundleEntry{Type: typ, ID: id, Doc: doc})
 	}
 	for _, it := range items {
-		rewriteRefs(it.doc, refs)
+		rewriteRefs(it.Doc, refs)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, it := range items {
-		if _, err := s.putLocked(it.typ, it.id, it.doc); err != nil {
-			return err
-		}
-	}
-	return nil
+	return items, nil
 }
 
 // lastTwo returns the last two segments of a reference or URL
