@@ -83,7 +83,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if a.sandbox != nil {
 		fmt.Fprintf(stdout, "mbcplan: sandbox EHR launcher at %s/ (FHIR base %s)\n", base, a.sandbox.Issuer())
 	}
-	log.Info("started", slog.Any("config", cfg))
+	log.Info("started", slog.Any("config", a.cfg))
 
 	select {
 	case err := <-errc:
