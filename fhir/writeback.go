@@ -767,23 +767,7 @@ func (w *Writer) Edit(ctx context.Context, draftID, ifMatch string, e Edit, dc D
 	if err := Validate(cp); err != nil {
 		return nil, err
 	}
-	doc, err := carePlanDoc(cp, cur.ID, DraftIdentifierSystem+"|"+firstIdentifier(cp, DraftIdentifierSystem))
-	if err != nil {
-		return nil, err
-	}
-	upd, err := rt.plans.update(ctx, doc, cur.VersionID)
-	if errors.Is(err, ErrPreconditionFailed) {
-		return nil, w.afterConflict(ctx, rt, cur.ID, cur.VersionID, pending)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fhir: edit: %w", err)
-	}
-	d, err := w.draftOf(rt, upd, false)
-	if err != nil {
-		return nil, err
-	}
-	w.provenance(ctx, rt, upd, ActivityEdit, dc, []string{versioned(cur)}, *cp.Subject.Reference, &d.Warnings)
-	return d, nil
+	return w.saveProposal(ctx, rt, cur, cp, ActivityEdit, dc, pending)
 }
 
 // applyEdit removes activities and sets the clinician's note.
@@ -1032,6 +1016,13 @@ func (w *Writer) Reject(ctx context.Context, draftID, ifMatch, reason string, dc
 	}
 	cp.Note = append(cp.Note, r4.Annotation{Id: cpStr("rejection"), AuthorReference: clinicianReference(dc), Time: cpStr(cpTime(dc.Now)), Text: text})
 	cp.Text = CarePlanNarrative(cp)
+	return w.saveProposal(ctx, rt, cur, cp, ActivityReject, dc, pending)
+}
+
+// saveProposal writes the changed proposal cp over version cur (If-Match)
+// and records the step; a stale version answers with the ConflictError that
+// carries the pending change.
+func (w *Writer) saveProposal(ctx context.Context, rt *wbRoute, cur *Resource, cp *r4.CarePlan, act ProvenanceActivity, dc DraftContext, pending ConflictError) (*Draft, error) {
 	doc, err := carePlanDoc(cp, cur.ID, DraftIdentifierSystem+"|"+firstIdentifier(cp, DraftIdentifierSystem))
 	if err != nil {
 		return nil, err
@@ -1041,13 +1032,13 @@ func (w *Writer) Reject(ctx context.Context, draftID, ifMatch, reason string, dc
 		return nil, w.afterConflict(ctx, rt, cur.ID, cur.VersionID, pending)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fhir: reject: %w", err)
+		return nil, fmt.Errorf("fhir: %s: %w", pending.Action, err)
 	}
 	d, err := w.draftOf(rt, upd, false)
 	if err != nil {
 		return nil, err
 	}
-	w.provenance(ctx, rt, upd, ActivityReject, dc, []string{versioned(cur)}, *cp.Subject.Reference, &d.Warnings)
+	w.provenance(ctx, rt, upd, act, dc, []string{versioned(cur)}, *cp.Subject.Reference, &d.Warnings)
 	return d, nil
 }
 
